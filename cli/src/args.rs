@@ -1,0 +1,44 @@
+//! The command line's shape.
+
+use clap::{Args, Parser, Subcommand};
+use timmybot_shared::domain::{GuildId, UserId};
+
+/// TimmyBot: a self-hosted Discord music bot.
+#[derive(Debug, Parser)]
+#[command(name = "timmybot", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage the guilds the bot may serve. Uses STORE (sqlite:PATH or dynamodb + TABLE_NAME).
+    #[command(subcommand)]
+    Allowlist(AllowlistCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AllowlistCommand {
+    /// Let a guild use the bot.
+    Add(AddArgs),
+    /// Stop serving a guild.
+    Remove {
+        #[arg(value_parser = GuildId::parse)]
+        guild: GuildId,
+    },
+    /// Show every allowed guild.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    #[arg(value_parser = GuildId::parse)]
+    pub guild: GuildId,
+    /// Who approves it; defaults to the first of BOT_OWNER_IDS.
+    #[arg(long, value_parser = UserId::parse)]
+    pub by: Option<UserId>,
+    /// A note for later, such as who asked.
+    #[arg(long, default_value = "")]
+    pub note: String,
+}

@@ -1,0 +1,222 @@
+//! The records the stores keep, one per item kind in DESIGN.md's table, and how long each lives.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{ChannelId, GuildId, MessageId, UserId};
+use super::queue::GuildQueue;
+use super::track::{Platform, TrackKey};
+
+const HOUR_MS: u64 = 60 * 60 * 1000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// Guild state lives a day past its last activity.
+pub const GUILD_STATE_TTL_MS: u64 = DAY_MS;
+/// A user profile lives 30 days past its last activity.
+pub const USER_TTL_MS: u64 = 30 * DAY_MS;
+/// Play history is kept 90 days.
+pub const HISTORY_TTL_MS: u64 = 90 * DAY_MS;
+/// A track resolution is cached 7 days.
+pub const TRACK_CACHE_TTL_MS: u64 = 7 * DAY_MS;
+/// DynamoDB refuses an item over 400 KB; the SQLite store holds itself to the same limit.
+pub const ITEM_MAX_BYTES: usize = 400 * 1024;
+
+/// A record as stored, with the version its next write must be conditional on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub value: T,
+    /// 0 when nothing is stored yet; each write adds one.
+    pub version: u64,
+}
+
+/// One guild's playback state: the `GUILD#<id>` / `STATE` item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuildState {
+    pub guild_id: GuildId,
+    pub queue: GuildQueue,
+    pub voice_channel_id: Option<ChannelId>,
+    pub text_channel_id: Option<ChannelId>,
+    pub np_message_id: Option<MessageId>,
+    pub last_active_ms: u64,
+}
+
+impl GuildState {
+    pub fn new(guild_id: GuildId) -> Self {
+        Self {
+            guild_id,
+            queue: GuildQueue::new(),
+            voice_channel_id: None,
+            text_channel_id: None,
+            np_message_id: None,
+            last_active_ms: 0,
+        }
+    }
+
+    pub fn expires_at_ms(&self) -> u64 {
+        self.last_active_ms.saturating_add(GUILD_STATE_TTL_MS)
+    }
+}
+
+/// A guild the bot may serve: the `GUILD#<id>` / `ALLOW` item. It never expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllowEntry {
+    pub guild_id: GuildId,
+    pub approved_by: UserId,
+    pub approved_at_ms: u64,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Ciphertext of an OAuth token (or device code, or PKCE verifier), sealed by the vault.
+/// Opaque here; its Debug form never shows the bytes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SealedBlob(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+impl fmt::Debug for SealedBlob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SealedBlob({} bytes)", self.0.len())
+    }
+}
+
+/// An OAuth flow the user started and has not finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAuth {
+    pub platform: Platform,
+    pub sealed: SealedBlob,
+    pub expires_at_ms: u64,
+}
+
+/// A user's profile: the `USER#<id>` / `PROFILE` item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProfile {
+    pub user_id: UserId,
+    #[serde(default)]
+    pub preferred_platform: Option<Platform>,
+    /// Sealed tokens of the accounts the user linked, one per platform.
+    #[serde(default)]
+    pub linked: BTreeMap<Platform, SealedBlob>,
+    #[serde(default)]
+    pub pending_auth: Option<PendingAuth>,
+    pub last_active_ms: u64,
+}
+
+impl UserProfile {
+    pub fn new(user_id: UserId) -> Self {
+        Self {
+            user_id,
+            preferred_platform: None,
+            linked: BTreeMap::new(),
+            pending_auth: None,
+            last_active_ms: 0,
+        }
+    }
+
+    pub fn expires_at_ms(&self) -> u64 {
+        self.last_active_ms.saturating_add(USER_TTL_MS)
+    }
+}
+
+/// One play: the `HIST#<guild>` / `<ms>#<track key>` item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub guild_id: GuildId,
+    pub played_at_ms: u64,
+    pub track_key: TrackKey,
+    pub requester: UserId,
+    pub title: String,
+    #[serde(default)]
+    pub artist: Option<String>,
+    /// What to hand `/play` to play this again (URL or search).
+    pub source: String,
+}
+
+impl HistoryEntry {
+    pub fn expires_at_ms(&self) -> u64 {
+        self.played_at_ms.saturating_add(HISTORY_TTL_MS)
+    }
+}
+
+/// A resolved track's metadata: the `TRACK#<platform>#<id>` / `META` item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedTrack {
+    pub key: TrackKey,
+    pub title: String,
+    #[serde(default)]
+    pub artist: Option<String>,
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    #[serde(default)]
+    pub thumbnail: Option<String>,
+    #[serde(default)]
+    pub isrc: Option<String>,
+    /// What the player opens for it: a URL or a yt-dlp query.
+    pub resolved_source: String,
+    pub cached_at_ms: u64,
+}
+
+impl CachedTrack {
+    pub fn expires_at_ms(&self) -> u64 {
+        self.cached_at_ms.saturating_add(TRACK_CACHE_TTL_MS)
+    }
+}
+
+/// The voice worker's liveness: the `WORKER` / `HEARTBEAT` item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub task_id: String,
+    pub started_at_ms: u64,
+    pub last_beat_ms: u64,
+    #[serde(default)]
+    pub active_guilds: Vec<GuildId>,
+}
+
+impl Heartbeat {
+    /// The worker counts as awake while its last beat is younger than `max_age_ms`.
+    pub fn is_fresh(&self, now_ms: u64, max_age_ms: u64) -> bool {
+        now_ms.saturating_sub(self.last_beat_ms) <= max_age_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_blobs_never_print_their_bytes() {
+        let blob = SealedBlob(b"secret-token".to_vec());
+        assert_eq!(format!("{blob:?}"), "SealedBlob(12 bytes)");
+    }
+
+    #[test]
+    fn expiries_follow_the_design() {
+        let g = GuildState {
+            last_active_ms: 1_000,
+            ..GuildState::new(GuildId::new(1).unwrap())
+        };
+        assert_eq!(g.expires_at_ms(), 1_000 + 86_400_000);
+        let u = UserProfile {
+            last_active_ms: 5,
+            ..UserProfile::new(UserId::new(1).unwrap())
+        };
+        assert_eq!(u.expires_at_ms(), 5 + 30 * 86_400_000);
+    }
+
+    #[test]
+    fn heartbeat_freshness() {
+        let hb = Heartbeat {
+            task_id: "t".into(),
+            started_at_ms: 0,
+            last_beat_ms: 100_000,
+            active_guilds: vec![],
+        };
+        assert!(hb.is_fresh(145_000, 45_000));
+        assert!(!hb.is_fresh(145_001, 45_000));
+        assert!(
+            hb.is_fresh(50_000, 45_000),
+            "a clock behind the beat counts as fresh"
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! Bounded retry for optimistic writes: both store adapters lose races the same way
+//! (a version conflict) and recover the same way (fresh read, re-apply, write again).
+
+use std::time::Duration;
+
+use rand::Rng;
+
+/// How hard to try before giving up on a contended record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    /// First back-off ceiling; it doubles per attempt up to `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Enough for hundreds of writers on one guild: full jitter spreads them out, so the
+    /// expected attempts per writer stay small while the bound stops a livelock.
+    fn default() -> Self {
+        Self {
+            max_attempts: 100,
+            base_delay: Duration::from_millis(2),
+            max_delay: Duration::from_millis(250),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full-jitter exponential back-off before attempt `attempt + 1`.
+    fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(rand::rng().random_range(0..=nanos))
+    }
+}
+
+/// Counts attempts against a policy and sleeps between them. Callers loop:
+/// on a lost race, `if !backoff.wait().await { give up }`, then read afresh and try again.
+#[derive(Debug)]
+pub struct Backoff {
+    policy: RetryPolicy,
+    attempts: u32,
+}
+
+impl Backoff {
+    pub fn new(policy: RetryPolicy) -> Self {
+        Self {
+            policy,
+            attempts: 1,
+        }
+    }
+
+    /// Attempts made so far, the first included.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Sleeps before the next attempt; `false` once the bound is reached.
+    pub async fn wait(&mut self) -> bool {
+        if self.attempts >= self.policy.max_attempts {
+            return false;
+        }
+        tokio::time::sleep(self.policy.delay(self.attempts - 1)).await;
+        self.attempts += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick(max_attempts: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts,
+            base_delay: Duration::from_micros(10),
+            max_delay: Duration::from_micros(100),
+        }
+    }
+
+    #[tokio::test]
+    async fn allows_exactly_max_attempts() {
+        let mut backoff = Backoff::new(quick(5));
+        let mut tries = 1;
+        while backoff.wait().await {
+            tries += 1;
+        }
+        assert_eq!(tries, 5);
+        assert_eq!(backoff.attempts(), 5);
+        assert!(!backoff.wait().await, "stays exhausted");
+    }
+
+    #[tokio::test]
+    async fn a_single_attempt_policy_never_waits() {
+        let mut backoff = Backoff::new(quick(1));
+        assert!(!backoff.wait().await);
+    }
+
+    #[test]
+    fn delay_is_capped() {
+        let p = RetryPolicy::default();
+        for n in 0..40 {
+            assert!(p.delay(n) <= p.max_delay);
+        }
+    }
+}

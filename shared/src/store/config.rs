@@ -1,0 +1,118 @@
+//! Choosing and opening a store from configuration (`STORE`, `TABLE_NAME`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::dynamo::DynamoStore;
+use super::sqlite::SqliteStore;
+use super::{SharedStore, StoreError};
+use crate::clock::Clock;
+use crate::names::{env, DEFAULT_STORE};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    Sqlite(PathBuf),
+    Dynamo { table: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreConfigError {
+    #[error("{var} must be `sqlite:PATH` or `dynamodb`, got {got:?}", var = env::STORE)]
+    BadStore { got: String },
+    #[error("{} needs a file path after `sqlite:`", env::STORE)]
+    EmptyPath,
+    #[error(
+        "{}=dynamodb needs {} (the single table's name)",
+        env::STORE,
+        env::TABLE_NAME
+    )]
+    MissingTable,
+}
+
+impl StoreConfig {
+    /// Parses `STORE` (unset means the default SQLite file) and, for DynamoDB, `TABLE_NAME`.
+    pub fn parse(store: Option<&str>, table: Option<&str>) -> Result<Self, StoreConfigError> {
+        let store = store
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(DEFAULT_STORE);
+        if let Some(path) = store.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return Err(StoreConfigError::EmptyPath);
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if store == "dynamodb" {
+            let table = table.map(str::trim).filter(|t| !t.is_empty());
+            return table
+                .map(|t| Self::Dynamo {
+                    table: t.to_owned(),
+                })
+                .ok_or(StoreConfigError::MissingTable);
+        }
+        Err(StoreConfigError::BadStore {
+            got: store.chars().take(64).collect(),
+        })
+    }
+
+    /// Reads `STORE` and `TABLE_NAME` from the environment.
+    pub fn from_env() -> Result<Self, StoreConfigError> {
+        let store = std::env::var(env::STORE).ok();
+        let table = std::env::var(env::TABLE_NAME).ok();
+        Self::parse(store.as_deref(), table.as_deref())
+    }
+
+    /// Opens the store. For DynamoDB, `aws` is the loaded SDK configuration.
+    pub async fn open(
+        &self,
+        clock: Arc<dyn Clock>,
+        aws: Option<&aws_config::SdkConfig>,
+    ) -> Result<SharedStore, StoreError> {
+        match self {
+            Self::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path, clock).await?)),
+            Self::Dynamo { table } => {
+                let aws = aws.ok_or_else(|| {
+                    StoreError::Corrupt("DynamoDB store opened without AWS configuration".into())
+                })?;
+                let client = aws_sdk_dynamodb::Client::new(aws);
+                Ok(Arc::new(DynamoStore::new(client, table.clone(), clock)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(
+            StoreConfig::parse(None, None),
+            Ok(StoreConfig::Sqlite("timmybot.db".into()))
+        );
+        assert_eq!(
+            StoreConfig::parse(Some("sqlite:/var/lib/tb.db"), None),
+            Ok(StoreConfig::Sqlite("/var/lib/tb.db".into()))
+        );
+        assert_eq!(
+            StoreConfig::parse(Some("dynamodb"), Some("timmybot")),
+            Ok(StoreConfig::Dynamo {
+                table: "timmybot".into()
+            })
+        );
+    }
+
+    #[test]
+    fn bad_config_names_what_to_set() {
+        let err = StoreConfig::parse(Some("dynamodb"), Some(" ")).unwrap_err();
+        assert_eq!(err, StoreConfigError::MissingTable);
+        assert!(err.to_string().contains("TABLE_NAME"));
+        assert_eq!(
+            StoreConfig::parse(Some("sqlite:"), None),
+            Err(StoreConfigError::EmptyPath)
+        );
+        let err = StoreConfig::parse(Some("postgres://x"), None).unwrap_err();
+        assert!(err.to_string().contains("STORE must be"), "{err}");
+    }
+}

@@ -1,0 +1,678 @@
+//! The embedded store: one SQLite file, a table per record kind.
+//!
+//! rusqlite is blocking, so every call runs on tokio's blocking pool behind one connection.
+//! One writer is all SQLite allows anyway, and the embedded bot serves a handful of guilds.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{
+    AllowlistStore, GuildStore, HeartbeatStore, HistoryStore, StoreError, StoreResult, TrackCache,
+    UserStore,
+};
+use crate::clock::Clock;
+use crate::domain::records::ITEM_MAX_BYTES;
+use crate::domain::{
+    AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildState, Heartbeat, HistoryEntry,
+    LoopMode, MessageId, PendingAuth, Platform, SealedBlob, TrackKey, UserId, UserProfile,
+    Versioned, Volume,
+};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS allowlist (
+    guild_id        TEXT PRIMARY KEY,
+    approved_by     TEXT NOT NULL,
+    approved_at_ms  INTEGER NOT NULL,
+    note            TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS guild_state (
+    guild_id          TEXT PRIMARY KEY,
+    version           INTEGER NOT NULL,
+    upcoming          TEXT NOT NULL,
+    now_playing       TEXT,
+    loop_mode         TEXT NOT NULL,
+    volume            INTEGER NOT NULL,
+    voice_channel_id  TEXT,
+    text_channel_id   TEXT,
+    np_message_id     TEXT,
+    last_active_ms    INTEGER NOT NULL,
+    expires_at_ms     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    user_id             TEXT PRIMARY KEY,
+    version             INTEGER NOT NULL,
+    preferred_platform  TEXT,
+    pending_platform    TEXT,
+    pending_sealed      BLOB,
+    pending_expires_ms  INTEGER,
+    last_active_ms      INTEGER NOT NULL,
+    expires_at_ms       INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS linked_accounts (
+    user_id   TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+    platform  TEXT NOT NULL,
+    sealed    BLOB NOT NULL,
+    PRIMARY KEY (user_id, platform)
+);
+CREATE TABLE IF NOT EXISTS play_history (
+    guild_id       TEXT NOT NULL,
+    played_at_ms   INTEGER NOT NULL,
+    track_key      TEXT NOT NULL,
+    requester      TEXT NOT NULL,
+    title          TEXT NOT NULL,
+    artist         TEXT,
+    source         TEXT NOT NULL,
+    expires_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (guild_id, played_at_ms, track_key)
+);
+CREATE TABLE IF NOT EXISTS track_cache (
+    track_key        TEXT PRIMARY KEY,
+    title            TEXT NOT NULL,
+    artist           TEXT,
+    duration_ms      INTEGER,
+    thumbnail        TEXT,
+    isrc             TEXT,
+    resolved_source  TEXT NOT NULL,
+    cached_at_ms     INTEGER NOT NULL,
+    expires_at_ms    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS heartbeat (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    task_id        TEXT NOT NULL,
+    started_at_ms  INTEGER NOT NULL,
+    last_beat_ms   INTEGER NOT NULL,
+    active_guilds  TEXT NOT NULL
+);
+";
+
+/// Tables whose rows carry `expires_at_ms`. The allowlist is deliberately not among them.
+const EXPIRING_TABLES: [&str; 4] = ["guild_state", "users", "play_history", "track_cache"];
+
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store at `path` and drops rows that have expired.
+    pub async fn open(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> StoreResult<Self> {
+        let path = path.as_ref().to_owned();
+        let conn = tokio::task::spawn_blocking(move || Connection::open(path))
+            .await
+            .map_err(StoreError::backend)?
+            .map_err(StoreError::backend)?;
+        let store = Self {
+            conn: Arc::new(Mutex::new(conn)),
+            clock,
+        };
+        store.with_conn(migrate).await?;
+        store.purge_expired().await?;
+        Ok(store)
+    }
+
+    /// Deletes expired rows; reads already treat them as absent.
+    pub async fn purge_expired(&self) -> StoreResult<usize> {
+        let now = to_sql(self.clock.now_ms());
+        self.with_conn(move |c| {
+            let mut removed = 0;
+            for table in EXPIRING_TABLES {
+                removed += c.execute(
+                    &format!("DELETE FROM {table} WHERE expires_at_ms <= ?1"),
+                    [now],
+                )?;
+            }
+            Ok(removed)
+        })
+        .await
+    }
+
+    fn now(&self) -> i64 {
+        to_sql(self.clock.now_ms())
+    }
+
+    async fn with_conn<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave a half-written row: every write
+            // is one statement or one transaction, so the poisoned connection is still sound.
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+}
+
+fn migrate(c: &mut Connection) -> StoreResult<()> {
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )?;
+    let current: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Corrupt(format!(
+            "the database was written by a newer TimmyBot (schema {current}, this build knows {SCHEMA_VERSION})"
+        )));
+    }
+    let tx = c.transaction()?;
+    tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    tx.commit()?;
+    Ok(())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::backend(e)
+    }
+}
+
+/// Times and versions are u64 in the domain and i64 in SQLite; both stay far below 2^63.
+fn to_sql(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn from_sql(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {err}"))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| corrupt("encode", e))
+}
+
+fn unjson<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(what, e))
+}
+
+fn parse_opt<T, E: std::fmt::Display>(
+    what: &str,
+    raw: Option<String>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> StoreResult<Option<T>> {
+    raw.map(|s| parse(&s).map_err(|e| corrupt(what, e)))
+        .transpose()
+}
+
+/// Conditional write shared by guild state and users: insert at version 1 only if absent,
+/// otherwise update only if the stored version is `expected`.
+fn conditional_write(
+    c: &Connection,
+    insert: &str,
+    update: &str,
+    args: &[&dyn rusqlite::ToSql],
+    expected: u64,
+) -> StoreResult<u64> {
+    let next = expected + 1;
+    let next_sql = to_sql(next);
+    let expected_sql = to_sql(expected);
+    let mut all: Vec<&dyn rusqlite::ToSql> = args.to_vec();
+    all.push(&next_sql);
+    let changed = if expected == 0 {
+        c.execute(insert, all.as_slice())?
+    } else {
+        all.push(&expected_sql);
+        c.execute(update, all.as_slice())?
+    };
+    if changed == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(next)
+}
+
+#[async_trait]
+impl GuildStore for SqliteStore {
+    async fn load_guild(&self, guild: GuildId) -> StoreResult<Versioned<GuildState>> {
+        let now = self.now();
+        self.with_conn(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT version, expires_at_ms, upcoming, now_playing, loop_mode, volume,
+                            voice_channel_id, text_channel_id, np_message_id, last_active_ms
+                     FROM guild_state WHERE guild_id = ?1",
+                    [guild.to_string()],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, i64>(5)?,
+                            r.get::<_, Option<String>>(6)?,
+                            r.get::<_, Option<String>>(7)?,
+                            r.get::<_, Option<String>>(8)?,
+                            r.get::<_, i64>(9)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((version, expires, upcoming, np, loop_mode, volume, voice, text, msg, active)) =
+                row
+            else {
+                return Ok(Versioned {
+                    value: GuildState::new(guild),
+                    version: 0,
+                });
+            };
+            let version = from_sql(version);
+            if expires <= now {
+                return Ok(Versioned {
+                    value: GuildState::new(guild),
+                    version,
+                });
+            }
+            let queue = GuildQueue::from_parts(
+                unjson("queue", &upcoming)?,
+                np.as_deref().map(|s| unjson("now_playing", s)).transpose()?,
+                LoopMode::parse(&loop_mode)
+                    .ok_or_else(|| corrupt("loop mode", &loop_mode))?,
+                Volume::parse(u32::try_from(volume).unwrap_or(u32::MAX))?,
+            )?;
+            Ok(Versioned {
+                value: GuildState {
+                    guild_id: guild,
+                    queue,
+                    voice_channel_id: parse_opt("voice channel", voice, ChannelId::parse)?,
+                    text_channel_id: parse_opt("text channel", text, ChannelId::parse)?,
+                    np_message_id: parse_opt("message", msg, MessageId::parse)?,
+                    last_active_ms: from_sql(active),
+                },
+                version,
+            })
+        })
+        .await
+    }
+
+    async fn save_guild(&self, state: &GuildState, expected: u64) -> StoreResult<u64> {
+        let upcoming = json(&state.queue.upcoming())?;
+        let np = state.queue.now_playing().map(json).transpose()?;
+        let size = upcoming.len() + np.as_ref().map_or(0, String::len);
+        if size > ITEM_MAX_BYTES {
+            return Err(StoreError::ItemTooLarge {
+                size,
+                limit: ITEM_MAX_BYTES,
+            });
+        }
+        let guild = state.guild_id.to_string();
+        let loop_mode = state.queue.loop_mode().as_str();
+        let volume = i64::from(state.queue.volume().percent());
+        let voice = state.voice_channel_id.map(|c| c.to_string());
+        let text = state.text_channel_id.map(|c| c.to_string());
+        let msg = state.np_message_id.map(|m| m.to_string());
+        let active = to_sql(state.last_active_ms);
+        let expires = to_sql(state.expires_at_ms());
+        self.with_conn(move |c| {
+            conditional_write(
+                c,
+                "INSERT INTO guild_state (guild_id, upcoming, now_playing, loop_mode, volume,
+                     voice_channel_id, text_channel_id, np_message_id, last_active_ms,
+                     expires_at_ms, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (guild_id) DO NOTHING",
+                "UPDATE guild_state SET upcoming = ?2, now_playing = ?3, loop_mode = ?4,
+                     volume = ?5, voice_channel_id = ?6, text_channel_id = ?7,
+                     np_message_id = ?8, last_active_ms = ?9, expires_at_ms = ?10, version = ?11
+                 WHERE guild_id = ?1 AND version = ?12",
+                params![guild, upcoming, np, loop_mode, volume, voice, text, msg, active, expires],
+                expected,
+            )
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl AllowlistStore for SqliteStore {
+    async fn allow(&self, entry: &AllowEntry) -> StoreResult<()> {
+        let e = entry.clone();
+        self.with_conn(move |c| {
+            c.execute(
+                "INSERT INTO allowlist (guild_id, approved_by, approved_at_ms, note)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (guild_id) DO UPDATE SET approved_by = ?2, approved_at_ms = ?3, note = ?4",
+                params![e.guild_id.to_string(), e.approved_by.to_string(), to_sql(e.approved_at_ms), e.note],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revoke(&self, guild: GuildId) -> StoreResult<bool> {
+        self.with_conn(move |c| {
+            Ok(c.execute(
+                "DELETE FROM allowlist WHERE guild_id = ?1",
+                [guild.to_string()],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn is_allowed(&self, guild: GuildId) -> StoreResult<bool> {
+        self.with_conn(move |c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM allowlist WHERE guild_id = ?1)",
+                [guild.to_string()],
+                |r| r.get::<_, bool>(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn list_allowed(&self) -> StoreResult<Vec<AllowEntry>> {
+        let mut entries = self
+            .with_conn(|c| {
+                let mut stmt =
+                    c.prepare("SELECT guild_id, approved_by, approved_at_ms, note FROM allowlist")?;
+                let rows = stmt.query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })?;
+                rows.map(|row| {
+                    let (guild, by, at, note) = row?;
+                    Ok(AllowEntry {
+                        guild_id: GuildId::parse(&guild).map_err(|e| corrupt("allowlist", e))?,
+                        approved_by: UserId::parse(&by).map_err(|e| corrupt("allowlist", e))?,
+                        approved_at_ms: from_sql(at),
+                        note,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()
+            })
+            .await?;
+        // Ids are stored as text; order numerically.
+        entries.sort_by_key(|e| e.guild_id);
+        Ok(entries)
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn load_user(&self, user: UserId) -> StoreResult<Versioned<UserProfile>> {
+        let now = self.now();
+        self.with_conn(move |c| {
+            let id = user.to_string();
+            let row = c
+                .query_row(
+                    "SELECT version, expires_at_ms, preferred_platform, pending_platform,
+                            pending_sealed, pending_expires_ms, last_active_ms
+                     FROM users WHERE user_id = ?1",
+                    [&id],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, Option<Vec<u8>>>(4)?,
+                            r.get::<_, Option<i64>>(5)?,
+                            r.get::<_, i64>(6)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((version, expires, preferred, p_platform, p_sealed, p_expires, active)) = row
+            else {
+                return Ok(Versioned {
+                    value: UserProfile::new(user),
+                    version: 0,
+                });
+            };
+            let version = from_sql(version);
+            if expires <= now {
+                return Ok(Versioned {
+                    value: UserProfile::new(user),
+                    version,
+                });
+            }
+            let mut stmt =
+                c.prepare("SELECT platform, sealed FROM linked_accounts WHERE user_id = ?1")?;
+            let linked = stmt
+                .query_map([&id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })?
+                .map(|row| {
+                    let (platform, sealed) = row?;
+                    let platform = Platform::parse(&platform).map_err(|e| corrupt("user", e))?;
+                    Ok((platform, SealedBlob(sealed)))
+                })
+                .collect::<StoreResult<_>>()?;
+            let pending_auth = match (p_platform, p_sealed, p_expires) {
+                (Some(platform), Some(sealed), Some(expires_at_ms)) => Some(PendingAuth {
+                    platform: Platform::parse(&platform).map_err(|e| corrupt("user", e))?,
+                    sealed: SealedBlob(sealed),
+                    expires_at_ms: from_sql(expires_at_ms),
+                }),
+                _ => None,
+            };
+            Ok(Versioned {
+                value: UserProfile {
+                    user_id: user,
+                    preferred_platform: parse_opt("user", preferred, Platform::parse)?,
+                    linked,
+                    pending_auth,
+                    last_active_ms: from_sql(active),
+                },
+                version,
+            })
+        })
+        .await
+    }
+
+    async fn save_user(&self, profile: &UserProfile, expected: u64) -> StoreResult<u64> {
+        let p = profile.clone();
+        self.with_conn(move |c| {
+            let tx = c.transaction()?;
+            let id = p.user_id.to_string();
+            let pending = p.pending_auth.as_ref();
+            let version = conditional_write(
+                &tx,
+                "INSERT INTO users (user_id, preferred_platform, pending_platform, pending_sealed,
+                     pending_expires_ms, last_active_ms, expires_at_ms, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (user_id) DO NOTHING",
+                "UPDATE users SET preferred_platform = ?2, pending_platform = ?3,
+                     pending_sealed = ?4, pending_expires_ms = ?5, last_active_ms = ?6,
+                     expires_at_ms = ?7, version = ?8
+                 WHERE user_id = ?1 AND version = ?9",
+                params![
+                    id,
+                    p.preferred_platform.map(Platform::as_str),
+                    pending.map(|a| a.platform.as_str()),
+                    pending.map(|a| a.sealed.0.as_slice()),
+                    pending.map(|a| to_sql(a.expires_at_ms)),
+                    to_sql(p.last_active_ms),
+                    to_sql(p.expires_at_ms()),
+                ],
+                expected,
+            )?;
+            tx.execute("DELETE FROM linked_accounts WHERE user_id = ?1", [&id])?;
+            for (platform, sealed) in &p.linked {
+                tx.execute(
+                    "INSERT INTO linked_accounts (user_id, platform, sealed) VALUES (?1, ?2, ?3)",
+                    params![id, platform.as_str(), sealed.0],
+                )?;
+            }
+            tx.commit()?;
+            Ok(version)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl HistoryStore for SqliteStore {
+    async fn record_play(&self, entry: &HistoryEntry) -> StoreResult<()> {
+        let e = entry.clone();
+        self.with_conn(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO play_history (guild_id, played_at_ms, track_key,
+                     requester, title, artist, source, expires_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    e.guild_id.to_string(),
+                    to_sql(e.played_at_ms),
+                    e.track_key.to_string(),
+                    e.requester.to_string(),
+                    e.title,
+                    e.artist,
+                    e.source,
+                    to_sql(e.expires_at_ms()),
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn recent_plays(&self, guild: GuildId, limit: usize) -> StoreResult<Vec<HistoryEntry>> {
+        let now = self.now();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_conn(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT played_at_ms, track_key, requester, title, artist, source
+                 FROM play_history WHERE guild_id = ?1 AND expires_at_ms > ?2
+                 ORDER BY played_at_ms DESC, track_key DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![guild.to_string(), now, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (at, key, requester, title, artist, source) = row?;
+                Ok(HistoryEntry {
+                    guild_id: guild,
+                    played_at_ms: from_sql(at),
+                    track_key: TrackKey::parse(&key).map_err(|e| corrupt("history", e))?,
+                    requester: UserId::parse(&requester).map_err(|e| corrupt("history", e))?,
+                    title,
+                    artist,
+                    source,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl TrackCache for SqliteStore {
+    async fn cached_track(&self, key: &TrackKey) -> StoreResult<Option<CachedTrack>> {
+        let now = self.now();
+        let key = key.clone();
+        self.with_conn(move |c| {
+            c.query_row(
+                "SELECT title, artist, duration_ms, thumbnail, isrc, resolved_source, cached_at_ms
+                 FROM track_cache WHERE track_key = ?1 AND expires_at_ms > ?2",
+                params![key.to_string(), now],
+                |r| {
+                    Ok(CachedTrack {
+                        key: key.clone(),
+                        title: r.get(0)?,
+                        artist: r.get(1)?,
+                        duration_ms: r.get::<_, Option<i64>>(2)?.map(from_sql),
+                        thumbnail: r.get(3)?,
+                        isrc: r.get(4)?,
+                        resolved_source: r.get(5)?,
+                        cached_at_ms: from_sql(r.get(6)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(StoreError::from)
+        })
+        .await
+    }
+
+    async fn cache_track(&self, track: &CachedTrack) -> StoreResult<()> {
+        let t = track.clone();
+        self.with_conn(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO track_cache (track_key, title, artist, duration_ms,
+                     thumbnail, isrc, resolved_source, cached_at_ms, expires_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    t.key.to_string(),
+                    t.title,
+                    t.artist,
+                    t.duration_ms.map(to_sql),
+                    t.thumbnail,
+                    t.isrc,
+                    t.resolved_source,
+                    to_sql(t.cached_at_ms),
+                    to_sql(t.expires_at_ms()),
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl HeartbeatStore for SqliteStore {
+    async fn beat(&self, heartbeat: &Heartbeat) -> StoreResult<()> {
+        let h = heartbeat.clone();
+        let guilds = json(&h.active_guilds)?;
+        self.with_conn(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO heartbeat (id, task_id, started_at_ms, last_beat_ms, active_guilds)
+                 VALUES (1, ?1, ?2, ?3, ?4)",
+                params![h.task_id, to_sql(h.started_at_ms), to_sql(h.last_beat_ms), guilds],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn last_beat(&self) -> StoreResult<Option<Heartbeat>> {
+        self.with_conn(|c| {
+            let row = c
+                .query_row(
+                    "SELECT task_id, started_at_ms, last_beat_ms, active_guilds FROM heartbeat WHERE id = 1",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(task_id, started, last, guilds)| {
+                Ok(Heartbeat {
+                    task_id,
+                    started_at_ms: from_sql(started),
+                    last_beat_ms: from_sql(last),
+                    active_guilds: unjson("heartbeat", &guilds)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+}
