@@ -79,12 +79,8 @@ fn owners() -> anyhow::Result<BotOwners> {
 
 async fn open_store(clock: Arc<dyn Clock>) -> anyhow::Result<SharedStore> {
     let config = StoreConfig::from_env()?;
-    let aws = match config {
-        StoreConfig::Dynamo { .. } => Some(timmybot_shared::aws::load_config().await),
-        StoreConfig::Sqlite(_) => None,
-    };
     config
-        .open(clock, aws.as_ref())
+        .open(clock)
         .await
         .with_context(|| format!("opening the store ({config:?})"))
 }

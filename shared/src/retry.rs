@@ -15,13 +15,15 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Enough for hundreds of writers on one guild: full jitter spreads them out, so the
-    /// expected attempts per writer stay small while the bound stops a livelock.
+    /// Two writers on one guild (a command and the worker) settle in one or two retries.
+    /// A herd settles too: full jitter under a ceiling that can grow to seconds spreads the
+    /// writers out until the store keeps up, where a low ceiling keeps it overloaded and
+    /// nearly every attempt loses. Interactive callers put their own deadline around this.
     fn default() -> Self {
         Self {
-            max_attempts: 100,
-            base_delay: Duration::from_millis(2),
-            max_delay: Duration::from_millis(250),
+            max_attempts: 64,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_secs(2),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The AWS emulator: moto's server on a free loopback port, started by the tests themselves.
 //!
-//! Tests never skip when it is missing: they fail and say how to install it.
+//! It runs through `tests/moto/serve.py`, which restores DynamoDB's per-item write atomicity
+//! that moto's threaded server lacks (see that file). Tests never skip when moto is missing:
+//! they fail and say how to install it.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -21,12 +23,12 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use timmybot_shared::names::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 
 const HOW_TO_FIX: &str = "Fix: run `scripts/dev-setup` (installs moto into .venv from \
-requirements-dev.txt), or set MOTO_SERVER to a moto_server binary.";
+requirements-dev.txt), or set MOTO_PYTHON to a Python that has moto[server] installed.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
-    #[error("could not start the AWS emulator {binary:?}: {reason}. {HOW_TO_FIX}")]
-    Spawn { binary: PathBuf, reason: String },
+    #[error("could not start the AWS emulator with {python:?}: {reason}. {HOW_TO_FIX}")]
+    Spawn { python: PathBuf, reason: String },
     #[error(
         "the AWS emulator did not answer on {addr} within {secs} s; its log:\n{log}\n{HOW_TO_FIX}"
     )]
@@ -46,26 +48,26 @@ pub struct Moto {
 impl Moto {
     /// Starts moto on a free port and waits until it answers HTTP.
     pub fn start() -> Result<Self, EmulatorError> {
-        let binary = moto_binary();
+        let python = moto_python();
         let mut last = None;
         // The free port is found by binding and releasing it, so another process can take it
         // in between; a second port fixes that.
         for _ in 0..3 {
-            match Self::start_once(&binary) {
+            match Self::start_once(&python) {
                 Ok(moto) => return Ok(moto),
                 Err(e @ EmulatorError::Spawn { .. }) => return Err(e),
                 Err(e) => last = Some(e),
             }
         }
         Err(last.unwrap_or_else(|| EmulatorError::Spawn {
-            binary,
+            python,
             reason: "no attempt ran".into(),
         }))
     }
 
-    fn start_once(binary: &PathBuf) -> Result<Self, EmulatorError> {
+    fn start_once(python: &PathBuf) -> Result<Self, EmulatorError> {
         let spawn_err = |reason: String| EmulatorError::Spawn {
-            binary: binary.clone(),
+            python: python.clone(),
             reason,
         };
         let port = TcpListener::bind("127.0.0.1:0")
@@ -76,8 +78,9 @@ impl Moto {
         let log_path = std::env::temp_dir().join(format!("timmybot-moto-{port}.log"));
         let log = File::create(&log_path).map_err(|e| spawn_err(e.to_string()))?;
         let log_err = log.try_clone().map_err(|e| spawn_err(e.to_string()))?;
-        let mut cmd = Command::new(binary);
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut cmd = Command::new(python);
+        cmd.arg(launcher())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
@@ -118,19 +121,28 @@ impl Moto {
         })
     }
 
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// SDK configuration pointed at this emulator with test credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .load()
-            .await
+        sdk_config_for(&self.endpoint()).await
     }
+}
+
+/// SDK configuration for an emulator (or a proxy in front of it) at `endpoint`.
+pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await
 }
 
 impl Drop for Moto {
@@ -140,16 +152,16 @@ impl Drop for Moto {
     }
 }
 
-/// `MOTO_SERVER`, else the project venv's, else whatever is on PATH.
-fn moto_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("MOTO_SERVER") {
+/// `MOTO_PYTHON`, else the project venv's Python.
+fn moto_python() -> PathBuf {
+    if let Some(path) = std::env::var_os("MOTO_PYTHON") {
         return PathBuf::from(path);
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
-    if venv.exists() {
-        return venv;
-    }
-    PathBuf::from("moto_server")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")
+}
+
+fn launcher() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto/serve.py")
 }
 
 fn answers_http(addr: SocketAddr) -> bool {

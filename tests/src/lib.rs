@@ -5,3 +5,4 @@
 
 pub mod aws;
 pub mod backends;
+pub mod faults;

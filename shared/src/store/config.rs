@@ -62,19 +62,12 @@ impl StoreConfig {
         Self::parse(store.as_deref(), table.as_deref())
     }
 
-    /// Opens the store. For DynamoDB, `aws` is the loaded SDK configuration.
-    pub async fn open(
-        &self,
-        clock: Arc<dyn Clock>,
-        aws: Option<&aws_config::SdkConfig>,
-    ) -> Result<SharedStore, StoreError> {
+    /// Opens the store; for DynamoDB, with the SDK's standard configuration sources.
+    pub async fn open(&self, clock: Arc<dyn Clock>) -> Result<SharedStore, StoreError> {
         match self {
             Self::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path, clock).await?)),
             Self::Dynamo { table } => {
-                let aws = aws.ok_or_else(|| {
-                    StoreError::Corrupt("DynamoDB store opened without AWS configuration".into())
-                })?;
-                let client = aws_sdk_dynamodb::Client::new(aws);
+                let client = aws_sdk_dynamodb::Client::new(&crate::aws::load_config().await);
                 Ok(Arc::new(DynamoStore::new(client, table.clone(), clock)))
             }
         }

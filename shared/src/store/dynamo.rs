@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,8 @@ const SK_PROFILE: &str = "PROFILE";
 const SK_META: &str = "META";
 const PK_WORKER: &str = "WORKER";
 const SK_HEARTBEAT: &str = "HEARTBEAT";
+/// The attribute naming the write that produced a versioned item.
+const WRITE_ID: &str = "write_id";
 
 fn guild_pk(guild: GuildId) -> String {
     format!("{GUILD_PREFIX}{guild}")
@@ -119,13 +122,23 @@ impl DynamoStore {
     }
 
     /// Puts `item` as version `expected + 1` only if the stored version is `expected`.
-    async fn put_versioned<T: Serialize>(&self, item: &T, expected: u64) -> StoreResult<u64> {
+    ///
+    /// `item` carries `write_id`, unique to this write. The SDK retries a put whose response
+    /// was lost; that retry then fails its condition against our own landed write. The item
+    /// returned with the failure tells the two cases apart, so the change is not applied twice.
+    async fn put_versioned<T: Serialize>(
+        &self,
+        item: &T,
+        expected: u64,
+        write_id: &str,
+    ) -> StoreResult<u64> {
         let item = encode(item)?;
         let mut req = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item));
+            .set_item(Some(item))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         req = if expected == 0 {
             req.condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", PARTITION_KEY)
@@ -134,9 +147,32 @@ impl DynamoStore {
                 .expression_attribute_names("#v", VERSION_ATTRIBUTE)
                 .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
         };
-        req.send().await.map_err(put_err)?;
-        Ok(expected + 1)
+        match req.send().await {
+            Ok(_) => Ok(expected + 1),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    let landed = failed
+                        .item
+                        .as_ref()
+                        .and_then(|stored| stored.get(WRITE_ID))
+                        .and_then(|w| w.as_s().ok())
+                        .is_some_and(|w| w == write_id);
+                    if landed {
+                        tracing::debug!(table = %self.table, "a retried put found its own write");
+                        Ok(expected + 1)
+                    } else {
+                        Err(StoreError::Conflict)
+                    }
+                }
+                _ => Err(put_err(err)),
+            },
+        }
     }
+}
+
+/// A fresh token for one versioned write.
+fn new_write_id() -> String {
+    ulid::Ulid::new().to_string()
 }
 
 fn encode<T: Serialize>(value: &T) -> StoreResult<Item> {
@@ -156,14 +192,12 @@ where
 }
 
 /// Maps the refusals a put can meet to typed errors.
-fn put_err<E, R>(err: SdkError<E, R>) -> StoreError
+fn put_err<R>(err: SdkError<PutItemError, R>) -> StoreError
 where
-    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let service = err.as_service_error();
     match service.and_then(|e| e.code()) {
-        Some("ConditionalCheckFailedException") => StoreError::Conflict,
         Some("ValidationException")
             if service
                 .and_then(|e| e.message())
@@ -197,6 +231,7 @@ struct StateItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     np_message_id: Option<MessageId>,
     version: u64,
+    write_id: String,
     last_active: u64,
     ttl: u64,
 }
@@ -241,10 +276,11 @@ impl GuildStore for DynamoStore {
             text_channel_id: state.text_channel_id,
             np_message_id: state.np_message_id,
             version: expected + 1,
+            write_id: new_write_id(),
             last_active: state.last_active_ms,
             ttl: ttl_seconds(state.expires_at_ms()),
         };
-        self.put_versioned(&item, expected).await
+        self.put_versioned(&item, expected, &item.write_id).await
     }
 }
 
@@ -345,6 +381,7 @@ struct UserItem {
     pending_auth: Option<PendingAuth>,
     last_active: u64,
     version: u64,
+    write_id: String,
     ttl: u64,
 }
 
@@ -382,9 +419,10 @@ impl UserStore for DynamoStore {
             pending_auth: profile.pending_auth.clone(),
             last_active: profile.last_active_ms,
             version: expected + 1,
+            write_id: new_write_id(),
             ttl: ttl_seconds(profile.expires_at_ms()),
         };
-        self.put_versioned(&item, expected).await
+        self.put_versioned(&item, expected, &item.write_id).await
     }
 }
 
