@@ -84,6 +84,14 @@ fn bench(c: &mut Criterion) {
     g.bench_function("clone_baseline", |b| {
         b.iter(|| black_box(&full_off).clone())
     });
+    // Every command loads, changes and saves the queue: the round trip is its real cost.
+    let json = serde_json::to_vec(&full_off).unwrap();
+    g.bench_function("encode_json", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&full_off)))
+    });
+    g.bench_function("decode_json", |b| {
+        b.iter(|| serde_json::from_slice::<GuildQueue>(black_box(&json)))
+    });
     g.finish();
 }
 
