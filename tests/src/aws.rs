@@ -48,7 +48,11 @@ pub struct Moto {
 impl Moto {
     /// Starts moto on a free port and waits until it answers HTTP.
     pub fn start() -> Result<Self, EmulatorError> {
-        let python = moto_python();
+        Self::start_with(moto_python())
+    }
+
+    /// [`Moto::start`] with a given Python interpreter.
+    pub fn start_with(python: PathBuf) -> Result<Self, EmulatorError> {
         let mut last = None;
         // The free port is found by binding and releasing it, so another process can take it
         // in between; a second port fixes that.

@@ -204,7 +204,6 @@ where
                 .is_some_and(|m| m.to_ascii_lowercase().contains("item size")) =>
         {
             StoreError::ItemTooLarge {
-                size: 0,
                 limit: ITEM_MAX_BYTES,
             }
         }

@@ -31,8 +31,8 @@ pub enum StoreError {
     Conflict,
     #[error("the record kept changing under us ({attempts} tries); please try again")]
     Contended { attempts: u32 },
-    #[error("the record is too large to store ({size} bytes; the limit is {limit})")]
-    ItemTooLarge { size: usize, limit: usize },
+    #[error("the record is too large to store (the limit is {limit} bytes); remove some tracks")]
+    ItemTooLarge { limit: usize },
     #[error(transparent)]
     Queue(#[from] QueueError),
     #[error("a stored record could not be read: {0}")]

@@ -301,7 +301,6 @@ impl GuildStore for SqliteStore {
         let size = upcoming.len() + np.as_ref().map_or(0, String::len);
         if size > ITEM_MAX_BYTES {
             return Err(StoreError::ItemTooLarge {
-                size,
                 limit: ITEM_MAX_BYTES,
             });
         }
