@@ -1,3 +1,12 @@
-//! The interactions endpoint: Discord's signed webhooks, on Lambda and locally.
+//! TimmyBot's interactions endpoint.
 //!
-//! Not built yet; issue #3 fills it in on top of `timmybot-shared`.
+//! - [`verify`]: Discord's Ed25519 request signature.
+//! - [`core`]: the command core, free of HTTP types: the allowlist gate and the commands.
+//! - [`routes`]: the axum Router (`POST /interactions`, `GET /health`).
+//! - [`configuration`], [`startup`]: settings from the environment, and the wiring.
+
+pub mod configuration;
+pub mod core;
+pub mod routes;
+pub mod startup;
+pub mod verify;

@@ -1,8 +1,44 @@
-//! The interactions endpoint's binary; issue #3 builds it.
+//! The interactions endpoint: on Lambda, or locally with `--listen ADDR`.
 
-use std::process::ExitCode;
+use std::net::SocketAddr;
 
-fn main() -> ExitCode {
-    eprintln!("interactions-lambda is not built yet (issue #3); nothing to serve");
-    ExitCode::from(2)
+use anyhow::Context;
+use clap::Parser;
+use interactions_lambda::{configuration::Settings, startup};
+
+/// TimmyBot's interactions endpoint.
+#[derive(Parser)]
+struct Args {
+    /// Serve HTTP on this address instead of running as a Lambda function.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let settings = Settings::from_env()?;
+    let app = startup::build(settings).await?;
+    match args.listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            tracing::info!(%addr, "serving interactions");
+            axum::serve(listener, app).await?;
+        }
+        None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => {
+            lambda_http::run(app)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+        }
+        None => anyhow::bail!("not running on Lambda: pass --listen ADDR to serve locally"),
+    }
+    Ok(())
 }

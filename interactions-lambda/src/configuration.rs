@@ -1,0 +1,92 @@
+//! Settings, read once at start from the environment (DESIGN.md's names).
+
+use timmybot_shared::domain::BotOwners;
+use timmybot_shared::names::env;
+use timmybot_shared::store::config::{StoreConfig, StoreConfigError};
+
+use crate::verify::{BadPublicKey, Verifier};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error(transparent)]
+    PublicKey(#[from] BadPublicKey),
+    #[error("{var} is not a comma-separated list of user ids: {err}", var = env::BOT_OWNER_IDS)]
+    Owners {
+        err: timmybot_shared::domain::IdError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreConfigError),
+}
+
+pub struct Settings {
+    pub verifier: Verifier,
+    pub owners: BotOwners,
+    pub store: StoreConfig,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `var`, so tests need not touch the process environment.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let key =
+            var(env::DISCORD_PUBLIC_KEY).ok_or(ConfigError::Missing(env::DISCORD_PUBLIC_KEY))?;
+        let owners = BotOwners::parse(&var(env::BOT_OWNER_IDS).unwrap_or_default())
+            .map_err(|err| ConfigError::Owners { err })?;
+        let store =
+            StoreConfig::parse(var(env::STORE).as_deref(), var(env::TABLE_NAME).as_deref())?;
+        Ok(Self {
+            verifier: Verifier::from_hex(&key)?,
+            owners,
+            store,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    const KEY: &str = "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c";
+
+    #[test]
+    fn reads_a_full_configuration() {
+        let s = Settings::from_lookup(lookup(&[
+            ("DISCORD_PUBLIC_KEY", KEY),
+            ("BOT_OWNER_IDS", "1,2"),
+            ("STORE", "dynamodb"),
+            ("TABLE_NAME", "t"),
+        ]))
+        .unwrap();
+        assert_eq!(s.store, StoreConfig::Dynamo { table: "t".into() });
+    }
+
+    #[test]
+    fn each_mistake_names_what_to_set() {
+        let err = |pairs: &[(&str, &str)]| {
+            Settings::from_lookup(lookup(pairs))
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        assert!(err(&[]).contains("DISCORD_PUBLIC_KEY is not set"));
+        assert!(err(&[("DISCORD_PUBLIC_KEY", "abc")]).contains("DISCORD_PUBLIC_KEY must be"));
+        assert!(
+            err(&[("DISCORD_PUBLIC_KEY", KEY), ("BOT_OWNER_IDS", "x")]).contains("BOT_OWNER_IDS")
+        );
+        assert!(err(&[("DISCORD_PUBLIC_KEY", KEY), ("STORE", "dynamodb")]).contains("TABLE_NAME"));
+    }
+}
