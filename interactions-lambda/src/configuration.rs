@@ -24,6 +24,9 @@ pub struct Settings {
     pub verifier: Verifier,
     pub owners: BotOwners,
     pub store: StoreConfig,
+    /// The SQS FIFO queue intents go to. The in-process bus is only for `timmybot serve`,
+    /// where the worker shares the process; a standalone endpoint needs the queue.
+    pub intent_queue_url: String,
 }
 
 impl Settings {
@@ -39,10 +42,14 @@ impl Settings {
             .map_err(|err| ConfigError::Owners { err })?;
         let store =
             StoreConfig::parse(var(env::STORE).as_deref(), var(env::TABLE_NAME).as_deref())?;
+        let intent_queue_url = var(env::INTENT_QUEUE_URL)
+            .filter(|u| !u.trim().is_empty())
+            .ok_or(ConfigError::Missing(env::INTENT_QUEUE_URL))?;
         Ok(Self {
             verifier: Verifier::from_hex(&key)?,
             owners,
             store,
+            intent_queue_url,
         })
     }
 }
@@ -69,6 +76,7 @@ mod tests {
             ("BOT_OWNER_IDS", "1,2"),
             ("STORE", "dynamodb"),
             ("TABLE_NAME", "t"),
+            ("INTENT_QUEUE_URL", "http://q"),
         ]))
         .unwrap();
         assert_eq!(s.store, StoreConfig::Dynamo { table: "t".into() });
@@ -88,5 +96,6 @@ mod tests {
             err(&[("DISCORD_PUBLIC_KEY", KEY), ("BOT_OWNER_IDS", "x")]).contains("BOT_OWNER_IDS")
         );
         assert!(err(&[("DISCORD_PUBLIC_KEY", KEY), ("STORE", "dynamodb")]).contains("TABLE_NAME"));
+        assert!(err(&[("DISCORD_PUBLIC_KEY", KEY)]).contains("INTENT_QUEUE_URL is not set"));
     }
 }

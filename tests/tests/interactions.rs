@@ -15,6 +15,7 @@ use twilight_model::application::interaction::InteractionType;
 use interactions_lambda::core::Core;
 use interactions_lambda::routes::{router, App, BODY_LIMIT};
 use interactions_lambda::verify::Verifier;
+use timmybot_shared::bus::sqs::SqsBus;
 use timmybot_shared::clock::ManualClock;
 use timmybot_shared::domain::BotOwners;
 use timmybot_shared::store::dynamo::DynamoStore;
@@ -30,6 +31,8 @@ const EPHEMERAL: u64 = 1 << 6;
 
 struct TestApp {
     router: Router,
+    store: Arc<DynamoStore>,
+    clock: Arc<ManualClock>,
     dynamo: aws_sdk_dynamodb::Client,
     table: String,
     sqs: aws_sdk_sqs::Client,
@@ -51,18 +54,22 @@ async fn spawn_app() -> TestApp {
         table.clone(),
         clock.clone(),
     ));
+    let bus = Arc::new(SqsBus::new(sqs.clone(), queue_url.clone()));
     let core = Core::new(
-        store,
+        store.clone(),
+        bus,
         clock.clone(),
         BotOwners::parse(&OWNER.to_string()).unwrap(),
     );
     let app = App {
         verifier: Verifier::from_hex(&di::public_key_hex()).unwrap(),
         core,
-        clock,
+        clock: clock.clone(),
     };
     TestApp {
         router: router(Arc::new(app)),
+        store,
+        clock,
         dynamo,
         table,
         sqs,
@@ -396,5 +403,356 @@ async fn an_allowed_guild_gets_past_the_gate() {
     assert_ephemeral(
         &reply,
         "`/frobnicate` isn't something this version of TimmyBot can do",
+    );
+}
+
+// ---- Fast commands: answered from the state, mutations written and announced. ----
+
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use timmybot_shared::clock::Clock;
+use timmybot_shared::domain::{
+    GuildId, GuildState, Platform, Position, Track, TrackKey, UserId, Versioned,
+};
+use timmybot_shared::retry::RetryPolicy;
+use timmybot_shared::store::{update_guild, GuildStore, StoreError};
+use twilight_model::application::interaction::application_command::{
+    CommandDataOption, CommandOptionValue,
+};
+
+fn int(name: &str, n: i64) -> CommandDataOption {
+    CommandDataOption {
+        name: name.into(),
+        value: CommandOptionValue::Integer(n),
+    }
+}
+
+fn text(name: &str, v: &str) -> CommandDataOption {
+    CommandDataOption {
+        name: name.into(),
+        value: CommandOptionValue::String(v.into()),
+    }
+}
+
+fn song(tag: &str, by: u64) -> Track {
+    Track::new(
+        TrackKey::new(Platform::Youtube, tag).unwrap(),
+        &format!("Song {tag}"),
+        &format!("https://youtu.be/{tag}"),
+        UserId::new(by).unwrap(),
+    )
+    .unwrap()
+    .with_artist("Band")
+    .with_duration_ms(200_000)
+}
+
+impl TestApp {
+    /// An allowed guild whose queue holds `tags`, the first playing.
+    async fn seed(&self, tags: &[&str]) {
+        self.interact(&allowlist_add(1_000, Some(GUILD), OWNER))
+            .await;
+        let tracks: Vec<Track> = tags.iter().map(|t| song(t, MEMBER)).collect();
+        let now = self.clock.now_ms();
+        update_guild::<_, StoreError, _>(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            RetryPolicy::default(),
+            GuildId::new(GUILD).unwrap(),
+            |s| {
+                s.queue.add_many(tracks.clone(), Position::End)?;
+                s.queue.start(now);
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn state(&self) -> Versioned<GuildState> {
+        self.store
+            .load_guild(GuildId::new(GUILD).unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn upcoming(state: &Versioned<GuildState>) -> Vec<String> {
+        state
+            .value
+            .queue
+            .upcoming()
+            .iter()
+            .map(|t| t.key.id().to_owned())
+            .collect()
+    }
+
+    /// Takes every queued message, acknowledging each: (body, group id, dedup id).
+    async fn messages(&self) -> Vec<(Value, String, String)> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let mut taken = Vec::new();
+        for m in out.messages.unwrap_or_default() {
+            let attrs = m.attributes.unwrap();
+            self.sqs
+                .delete_message()
+                .queue_url(&self.queue_url)
+                .receipt_handle(m.receipt_handle.unwrap())
+                .send()
+                .await
+                .unwrap();
+            taken.push((
+                serde_json::from_str(m.body.as_deref().unwrap()).unwrap(),
+                attrs[&MessageSystemAttributeName::MessageGroupId].clone(),
+                attrs[&MessageSystemAttributeName::MessageDeduplicationId].clone(),
+            ));
+        }
+        taken
+    }
+}
+
+fn queue_changed(id: u64) -> (Value, String, String) {
+    (
+        json!({"v": 1, "id": id.to_string(), "guild_id": GUILD.to_string(),
+               "issued_at_ms": T0_MS, "kind": {"type": "queue_changed"}}),
+        GUILD.to_string(),
+        id.to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_pages_with_buttons() {
+    let app = spawn_app().await;
+    let tags: Vec<String> = (0..23).map(|i| format!("t{i:02}")).collect();
+    app.seed(&tags.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+
+    let page1 = app
+        .interact(&command(40, Some(GUILD), MEMBER, "queue", vec![]))
+        .await;
+    assert_eq!(page1["type"], 4);
+    assert_eq!(
+        page1["data"]["flags"],
+        Value::Null,
+        "the queue is shown to the channel"
+    );
+    let embed = &page1["data"]["embeds"][0];
+    let desc = embed["description"].as_str().unwrap();
+    assert!(
+        desc.contains("**Now playing**\n▶ **Song t00** — Band · 0:00 / 3:20"),
+        "{desc}"
+    );
+    assert!(
+        desc.contains("`1.` **Song t01** — Band (3:20) · <@900002>"),
+        "{desc}"
+    );
+    assert!(
+        desc.contains("`10.` **Song t10**") && !desc.contains("`11.`"),
+        "{desc}"
+    );
+    assert_eq!(
+        embed["footer"]["text"],
+        "Page 1/3 · 22 queued · 1:13:20 · loop: off · volume: 100%"
+    );
+    let buttons = &page1["data"]["components"][0]["components"];
+    assert_eq!(buttons[0]["custom_id"], "queue:1");
+    assert_eq!(buttons[0]["disabled"], true, "no page before the first");
+    assert_eq!(buttons[1]["custom_id"], "queue:2");
+    assert_ne!(buttons[1]["disabled"], true, "absent or false: enabled");
+
+    let page3 = app
+        .interact(&command(
+            41,
+            Some(GUILD),
+            MEMBER,
+            "queue",
+            vec![int("page", 3)],
+        ))
+        .await;
+    let desc = page3["data"]["embeds"][0]["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        desc.contains("`21.` **Song t21**") && desc.contains("`22.` **Song t22**"),
+        "{desc}"
+    );
+    assert_eq!(
+        page3["data"]["components"][0]["components"][1]["disabled"],
+        true
+    );
+
+    // The page button edits the same message in place.
+    let pressed = app
+        .interact(&di::button(42, Some(GUILD), MEMBER, "queue:2"))
+        .await;
+    assert_eq!(pressed["type"], 7);
+    let desc = pressed["data"]["embeds"][0]["description"]
+        .as_str()
+        .unwrap();
+    assert!(desc.contains("`11.` **Song t11**"), "{desc}");
+
+    assert_eq!(app.state().await.version, 1, "looking changes nothing");
+    assert!(app.messages().await.is_empty(), "looking sends nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_playing_shows_the_track_or_says_nothing_plays() {
+    let app = spawn_app().await;
+    app.interact(&allowlist_add(50, Some(GUILD), OWNER)).await;
+    let idle = app
+        .interact(&command(51, Some(GUILD), MEMBER, "now-playing", vec![]))
+        .await;
+    assert_ephemeral(&idle, "Nothing is playing");
+
+    app.seed(&["np1", "np2"]).await;
+    app.clock.advance(83_000);
+    let np = app
+        .interact(&command(52, Some(GUILD), MEMBER, "now-playing", vec![]))
+        .await;
+    let embed = &np["data"]["embeds"][0];
+    assert_eq!(embed["title"], "Now playing");
+    assert_eq!(embed["description"], "▶ **Song np1** — Band · 1:23 / 3:20");
+    assert_eq!(embed["fields"][0]["value"], "<@900002>");
+    assert_eq!(embed["fields"][3]["value"], "**Song np2** — Band (3:20)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_mutation_is_written_and_sends_one_queue_changed_intent() {
+    let app = spawn_app().await;
+    app.seed(&["a", "b", "c", "d", "e"]).await;
+
+    let removed = app
+        .interact(&command(
+            60,
+            Some(GUILD),
+            MEMBER,
+            "remove",
+            vec![int("position", 2)],
+        ))
+        .await;
+    assert_eq!(removed["data"]["content"], "Removed **Song c** (was #2).");
+    let s = app.state().await;
+    assert_eq!(
+        (TestApp::upcoming(&s), s.version),
+        (vec!["b".into(), "d".into(), "e".into()], 2)
+    );
+    assert_eq!(app.messages().await, [queue_changed(60)]);
+
+    let moved = app
+        .interact(&command(
+            61,
+            Some(GUILD),
+            MEMBER,
+            "move",
+            vec![int("from", 3), int("to", 1)],
+        ))
+        .await;
+    assert_eq!(moved["data"]["content"], "Moved **Song e** to #1.");
+    let s = app.state().await;
+    assert_eq!(
+        (TestApp::upcoming(&s), s.version),
+        (vec!["e".into(), "b".into(), "d".into()], 3)
+    );
+    assert_eq!(app.messages().await, [queue_changed(61)]);
+
+    let looped = app
+        .interact(&command(
+            62,
+            Some(GUILD),
+            MEMBER,
+            "loop",
+            vec![text("mode", "queue")],
+        ))
+        .await;
+    assert_eq!(looped["data"]["content"], "Loop is now **queue**.");
+    assert_eq!(app.state().await.value.queue.loop_mode().as_str(), "queue");
+    assert_eq!(app.messages().await, [queue_changed(62)]);
+
+    let shuffled = app
+        .interact(&command(63, Some(GUILD), MEMBER, "shuffle", vec![]))
+        .await;
+    assert_eq!(shuffled["data"]["content"], "Shuffled 3 tracks.");
+    let s = app.state().await;
+    let mut ids = TestApp::upcoming(&s);
+    ids.sort();
+    assert_eq!(ids, ["b", "d", "e"]);
+    assert_eq!(
+        s.value.queue.now_playing().unwrap().track.key.id(),
+        "a",
+        "the current track stays"
+    );
+    assert_eq!(app.messages().await, [queue_changed(63)]);
+
+    let cleared = app
+        .interact(&command(64, Some(GUILD), MEMBER, "clear", vec![]))
+        .await;
+    assert_eq!(
+        cleared["data"]["content"],
+        "Cleared 3 tracks. The current one plays on."
+    );
+    let s = app.state().await;
+    assert!(s.value.queue.upcoming().is_empty());
+    assert_eq!(s.value.queue.now_playing().unwrap().track.key.id(), "a");
+    assert_eq!(s.version, 6);
+    assert_eq!(app.messages().await, [queue_changed(64)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_mutation_explains_itself_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.seed(&["x", "y"]).await;
+    let cases: Vec<(twilight_model::application::interaction::Interaction, &str)> = vec![
+        (
+            command(70, Some(GUILD), MEMBER, "remove", vec![int("position", 9)]),
+            "There is no track at position 9",
+        ),
+        (
+            command(71, Some(GUILD), MEMBER, "remove", vec![int("position", 0)]),
+            "`position` must be 1 or more",
+        ),
+        (
+            command(72, Some(GUILD), MEMBER, "move", vec![int("from", 1)]),
+            "`to` is required",
+        ),
+        (
+            command(
+                73,
+                Some(GUILD),
+                MEMBER,
+                "loop",
+                vec![text("mode", "sideways")],
+            ),
+            "Loop mode must be",
+        ),
+        (
+            command(74, Some(GUILD), MEMBER, "shuffle", vec![]),
+            "nothing to shuffle",
+        ),
+    ];
+    for (i, expected) in cases {
+        assert_ephemeral(&app.interact(&i).await, expected);
+    }
+    app.interact(&command(75, Some(GUILD), MEMBER, "clear", vec![]))
+        .await;
+    assert_ephemeral(
+        &app.interact(&command(76, Some(GUILD), MEMBER, "clear", vec![]))
+            .await,
+        "already empty",
+    );
+    assert_eq!(
+        app.state().await.version,
+        2,
+        "only the one real clear was written"
+    );
+    assert_eq!(
+        app.messages().await,
+        [queue_changed(75)],
+        "only the real clear was announced"
     );
 }

@@ -5,6 +5,7 @@ use twilight_model::application::interaction::application_command::{
 };
 use twilight_model::http::interaction::InteractionResponse;
 
+use super::args::string;
 use super::reply::ephemeral;
 use super::Core;
 use timmybot_shared::domain::{AllowEntry, GuildId, UserId};
@@ -88,15 +89,6 @@ pub async fn allowlist(
             "`/allowlist {other}` is not a subcommand I know."
         ))),
     }
-}
-
-fn string<'a>(args: &'a [CommandDataOption], name: &str) -> Option<&'a str> {
-    args.iter()
-        .find(|o| o.name == name)
-        .and_then(|o| match &o.value {
-            CommandOptionValue::String(s) => Some(s.as_str()),
-            _ => None,
-        })
 }
 
 /// The `guild` option, or the guild the command was used in.

@@ -2,6 +2,10 @@
 //! answers webhooks (Lambda, `--listen`) and, in embedded mode, gateway interactions.
 
 mod admin;
+mod args;
+mod fast;
+pub mod permissions;
+pub mod render;
 pub mod reply;
 
 use std::sync::Arc;
@@ -9,28 +13,81 @@ use std::sync::Arc;
 use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::http::interaction::InteractionResponse;
 
+use timmybot_shared::bus::{BusError, IntentBus};
 use timmybot_shared::clock::Clock;
-use timmybot_shared::domain::{BotOwners, GuildId, UserId};
+use timmybot_shared::domain::{BotOwners, GuildId, IntentId, UserId};
+use timmybot_shared::retry::RetryPolicy;
 use timmybot_shared::store::{SharedStore, StoreError};
+
+use fast::Ctx;
+use permissions::Member;
+
+/// Why a command did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The user's request cannot be done as asked; the text says why and is shown to them.
+    #[error("{0}")]
+    User(String),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+impl From<StoreError> for CommandError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Queue(e) => Self::User(format!("{}.", capitalise(&e.to_string()))),
+            e @ (StoreError::Contended { .. } | StoreError::ItemTooLarge { .. }) => {
+                Self::User(format!("{}.", capitalise(&e.to_string())))
+            }
+            e => Self::Store(e),
+        }
+    }
+}
+
+impl From<timmybot_shared::domain::QueueError> for CommandError {
+    fn from(err: timmybot_shared::domain::QueueError) -> Self {
+        StoreError::Queue(err).into()
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
 
 pub struct Core {
     store: SharedStore,
+    bus: Arc<dyn IntentBus>,
     clock: Arc<dyn Clock>,
     owners: BotOwners,
+    retry: RetryPolicy,
 }
 
 impl Core {
-    pub fn new(store: SharedStore, clock: Arc<dyn Clock>, owners: BotOwners) -> Self {
+    pub fn new(
+        store: SharedStore,
+        bus: Arc<dyn IntentBus>,
+        clock: Arc<dyn Clock>,
+        owners: BotOwners,
+    ) -> Self {
         Self {
             store,
+            bus,
             clock,
             owners,
+            retry: RetryPolicy::default(),
         }
     }
 
     pub async fn handle(&self, interaction: &Interaction) -> InteractionResponse {
         match self.dispatch(interaction).await {
             Ok(response) => response,
+            Err(CommandError::User(message)) => reply::ephemeral(message),
             Err(err) => {
                 // The interaction's token never goes into a log line; its id is enough.
                 tracing::error!(interaction = %interaction.id, error = %err, "interaction failed");
@@ -39,7 +96,16 @@ impl Core {
         }
     }
 
-    async fn dispatch(&self, interaction: &Interaction) -> Result<InteractionResponse, StoreError> {
+    /// No DJ role is stored yet (that arrives with `/settings`), so the rule's no-role case
+    /// applies: everyone is a DJ.
+    fn is_dj(&self, ctx: &Ctx) -> bool {
+        ctx.member.is_dj(None)
+    }
+
+    async fn dispatch(
+        &self,
+        interaction: &Interaction,
+    ) -> Result<InteractionResponse, CommandError> {
         if interaction.kind == InteractionType::Ping {
             return Ok(reply::pong());
         }
@@ -59,7 +125,7 @@ impl Core {
         // otherwise no guild could ever be approved from Discord.
         if let (true, Some(data), Some(owner)) = (is_command, command, user) {
             if data.name == "allowlist" && self.owners.contains(owner) {
-                return admin::allowlist(self, data, owner, guild).await;
+                return Ok(admin::allowlist(self, data, owner, guild).await?);
             }
         }
 
@@ -68,26 +134,50 @@ impl Core {
             Some(g) => self.store.is_allowed(g).await?,
             None => false,
         };
-        if !allowed {
+        let (Some(guild), Some(user), Some(member), true) =
+            (guild, user, interaction.member.as_ref(), allowed)
+        else {
             return Ok(match interaction.kind {
                 InteractionType::ApplicationCommandAutocomplete => reply::no_choices(),
                 _ => reply::ephemeral(reply::REQUEST_ACCESS),
             });
-        }
+        };
 
-        Ok(match command.map(|d| d.name.as_str()) {
-            Some("allowlist") => {
-                reply::ephemeral("Only the bot's owners can manage the allowlist.")
+        let ctx = Ctx {
+            intent_id: IntentId::parse(&interaction.id.to_string())
+                .map_err(|e| CommandError::User(e.to_string()))?,
+            guild,
+            member: Member::from_interaction(member, user),
+        };
+        match (&interaction.kind, &interaction.data) {
+            (
+                InteractionType::ApplicationCommand,
+                Some(InteractionData::ApplicationCommand(data)),
+            ) => {
+                if data.name == "allowlist" {
+                    return Ok(reply::ephemeral(
+                        "Only the bot's owners can manage the allowlist.",
+                    ));
+                }
+                Ok(fast::run(self, &ctx, data).await?.unwrap_or_else(|| {
+                    reply::ephemeral(format!(
+                        "`/{}` isn't something this version of TimmyBot can do yet.",
+                        data.name
+                    ))
+                }))
             }
-            Some(name) => reply::ephemeral(format!(
-                "`/{name}` isn't something this version of TimmyBot can do yet."
+            (InteractionType::MessageComponent, Some(InteractionData::MessageComponent(data))) => {
+                match data.custom_id.strip_prefix(render::QUEUE_PAGE) {
+                    Some(page) => fast::queue_page_button(self, guild, page).await,
+                    None => Ok(reply::ephemeral(
+                        "That button isn't something this version of TimmyBot knows.",
+                    )),
+                }
+            }
+            (InteractionType::ApplicationCommandAutocomplete, _) => Ok(reply::no_choices()),
+            _ => Ok(reply::ephemeral(
+                "That isn't something this version of TimmyBot knows.",
             )),
-            None if interaction.kind == InteractionType::ApplicationCommandAutocomplete => {
-                reply::no_choices()
-            }
-            None => reply::ephemeral(
-                "That button or form isn't something this version of TimmyBot knows.",
-            ),
-        })
+        }
     }
 }

@@ -1,0 +1,177 @@
+//! Commands answered at once from the stored state: `/queue`, `/now-playing`, and the
+//! mutations `/remove`, `/move`, `/shuffle`, `/clear` and `/loop`. Each mutation is one
+//! versioned write, then a `queue_changed` intent so the worker re-reads the state.
+
+use twilight_model::application::interaction::application_command::CommandData;
+use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
+
+use super::permissions::{Member, NOT_DJ};
+use super::{args, render, reply, CommandError, Core};
+use timmybot_shared::domain::{GuildId, IntentId, IntentKind, LoopMode, PlaybackIntent};
+use timmybot_shared::store::update_guild;
+
+/// Who asked, where: what every command needs besides its options.
+pub struct Ctx {
+    pub intent_id: IntentId,
+    pub guild: GuildId,
+    pub member: Member,
+}
+
+pub async fn run(
+    core: &Core,
+    ctx: &Ctx,
+    data: &CommandData,
+) -> Result<Option<InteractionResponse>, CommandError> {
+    let a = data.options.as_slice();
+    let now = core.clock.now_ms();
+    let response = match data.name.as_str() {
+        "queue" => {
+            let page = args::integer(a, "page").unwrap_or(1).max(1);
+            let state = core.store.load_guild(ctx.guild).await?.value;
+            let page = usize::try_from(page).unwrap_or(usize::MAX);
+            visible(render::queue_page(&state.queue, page, now))
+        }
+        "now-playing" => {
+            let state = core.store.load_guild(ctx.guild).await?.value;
+            match render::now_playing(&state.queue, now) {
+                Some(data) => visible(data),
+                None => reply::ephemeral("Nothing is playing right now."),
+            }
+        }
+        "remove" => {
+            let position = args::position(a, "position").map_err(CommandError::User)?;
+            let is_dj = core.is_dj(ctx);
+            let user = ctx.member.user;
+            let removed = mutate(core, ctx, |q| {
+                let owner = q.upcoming().get(position - 1).map(|t| t.requester);
+                if !is_dj && owner.is_some_and(|o| o != user) {
+                    return Err(CommandError::User(
+                        "You can only remove tracks you added. DJs can remove any.".into(),
+                    ));
+                }
+                Ok(q.remove(position)?)
+            })
+            .await?;
+            announce(format!(
+                "Removed {} (was #{position}).",
+                render::escape_title(&removed)
+            ))
+        }
+        "move" => {
+            dj_only(core, ctx)?;
+            let from = args::position(a, "from").map_err(CommandError::User)?;
+            let to = args::position(a, "to").map_err(CommandError::User)?;
+            let moved = mutate(core, ctx, |q| {
+                q.move_track(from, to)?;
+                Ok(q.upcoming()[to - 1].clone())
+            })
+            .await?;
+            announce(format!("Moved {} to #{to}.", render::escape_title(&moved)))
+        }
+        "shuffle" => {
+            dj_only(core, ctx)?;
+            let n = mutate(core, ctx, |q| {
+                if q.upcoming().len() < 2 {
+                    return Err(CommandError::User("There is nothing to shuffle.".into()));
+                }
+                q.shuffle(&mut rand::rng());
+                Ok(q.upcoming().len())
+            })
+            .await?;
+            announce(format!("Shuffled {n} tracks."))
+        }
+        "clear" => {
+            dj_only(core, ctx)?;
+            let n = mutate(core, ctx, |q| match q.clear() {
+                0 => Err(CommandError::User("The queue is already empty.".into())),
+                n => Ok(n),
+            })
+            .await?;
+            announce(format!("Cleared {n} tracks. The current one plays on."))
+        }
+        "loop" => {
+            dj_only(core, ctx)?;
+            let mode = args::string(a, "mode")
+                .and_then(LoopMode::parse)
+                .ok_or_else(|| {
+                    CommandError::User("Loop mode must be `off`, `track` or `queue`.".into())
+                })?;
+            mutate(core, ctx, |q| {
+                q.set_loop(mode);
+                Ok(())
+            })
+            .await?;
+            announce(format!("Loop is now **{}**.", mode.as_str()))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(response))
+}
+
+/// A press of a `/queue` page button: the same message, another page.
+pub async fn queue_page_button(
+    core: &Core,
+    guild: GuildId,
+    page: &str,
+) -> Result<InteractionResponse, CommandError> {
+    let page: usize = page.parse().unwrap_or(1);
+    let state = core.store.load_guild(guild).await?.value;
+    Ok(InteractionResponse {
+        kind: InteractionResponseType::UpdateMessage,
+        data: Some(render::queue_page(&state.queue, page, core.clock.now_ms())),
+    })
+}
+
+fn dj_only(core: &Core, ctx: &Ctx) -> Result<(), CommandError> {
+    if core.is_dj(ctx) {
+        Ok(())
+    } else {
+        Err(CommandError::User(NOT_DJ.into()))
+    }
+}
+
+/// One versioned change of the queue, then the nudge to the worker.
+async fn mutate<T>(
+    core: &Core,
+    ctx: &Ctx,
+    mut change: impl FnMut(&mut timmybot_shared::domain::GuildQueue) -> Result<T, CommandError>,
+) -> Result<T, CommandError> {
+    let updated = update_guild(
+        core.store.as_ref(),
+        core.clock.as_ref(),
+        core.retry,
+        ctx.guild,
+        |state| change(&mut state.queue),
+    )
+    .await?;
+    let intent = PlaybackIntent::new(
+        ctx.intent_id.clone(),
+        ctx.guild,
+        core.clock.now_ms(),
+        IntentKind::QueueChanged,
+    );
+    // The state is written and is the truth; a lost nudge only delays the worker noticing.
+    if let Err(err) = core.bus.publish(&intent).await {
+        tracing::warn!(guild = %ctx.guild, error = %err, "queue changed but the worker was not told");
+    }
+    Ok(updated.output)
+}
+
+fn visible(
+    data: twilight_model::http::interaction::InteractionResponseData,
+) -> InteractionResponse {
+    InteractionResponse {
+        kind: InteractionResponseType::ChannelMessageWithSource,
+        data: Some(data),
+    }
+}
+
+/// A change everyone in the channel should see.
+fn announce(text: String) -> InteractionResponse {
+    visible(
+        twilight_util::builder::InteractionResponseDataBuilder::new()
+            .content(text)
+            .allowed_mentions(twilight_model::channel::message::AllowedMentions::default())
+            .build(),
+    )
+}
