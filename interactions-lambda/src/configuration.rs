@@ -38,6 +38,7 @@ impl Settings {
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let key =
             var(env::DISCORD_PUBLIC_KEY).ok_or(ConfigError::Missing(env::DISCORD_PUBLIC_KEY))?;
+        let verifier = Verifier::from_hex(&key)?;
         let owners = BotOwners::parse(&var(env::BOT_OWNER_IDS).unwrap_or_default())
             .map_err(|err| ConfigError::Owners { err })?;
         let store =
@@ -46,7 +47,7 @@ impl Settings {
             .filter(|u| !u.trim().is_empty())
             .ok_or(ConfigError::Missing(env::INTENT_QUEUE_URL))?;
         Ok(Self {
-            verifier: Verifier::from_hex(&key)?,
+            verifier,
             owners,
             store,
             intent_queue_url,
