@@ -18,6 +18,12 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Store(#[from] StoreConfigError),
+    #[error(
+        "{} and {} go together: set both to wake the worker, or neither",
+        env::WORKER_CLUSTER,
+        env::WORKER_SERVICE
+    )]
+    HalfWorker,
 }
 
 pub struct Settings {
@@ -27,6 +33,11 @@ pub struct Settings {
     /// The SQS FIFO queue intents go to. The in-process bus is only for `timmybot serve`,
     /// where the worker shares the process; a standalone endpoint needs the queue.
     pub intent_queue_url: String,
+    pub application_id: String,
+    /// The bot token, for the REST calls commands make (the voice-channel lookup).
+    pub discord_token: String,
+    /// The ECS cluster and service of the voice worker, to wake it.
+    pub worker: Option<(String, String)>,
 }
 
 impl Settings {
@@ -46,11 +57,27 @@ impl Settings {
         let intent_queue_url = var(env::INTENT_QUEUE_URL)
             .filter(|u| !u.trim().is_empty())
             .ok_or(ConfigError::Missing(env::INTENT_QUEUE_URL))?;
+        let required = |name: &'static str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let application_id = required(env::DISCORD_APPLICATION_ID)?;
+        let discord_token = required(env::DISCORD_TOKEN)?;
+        let worker = match (required(env::WORKER_CLUSTER), required(env::WORKER_SERVICE)) {
+            (Ok(cluster), Ok(service)) => Some((cluster, service)),
+            (Err(_), Err(_)) => None,
+            _ => return Err(ConfigError::HalfWorker),
+        };
         Ok(Self {
             verifier,
             owners,
             store,
             intent_queue_url,
+            application_id,
+            discord_token,
+            worker,
         })
     }
 }
@@ -78,8 +105,13 @@ mod tests {
             ("STORE", "dynamodb"),
             ("TABLE_NAME", "t"),
             ("INTENT_QUEUE_URL", "http://q"),
+            ("DISCORD_APPLICATION_ID", "11"),
+            ("DISCORD_TOKEN", "t"),
+            ("WORKER_CLUSTER", "c"),
+            ("WORKER_SERVICE", "s"),
         ]))
         .unwrap();
+        assert_eq!(s.worker, Some(("c".into(), "s".into())));
         assert_eq!(s.store, StoreConfig::Dynamo { table: "t".into() });
     }
 
@@ -98,5 +130,15 @@ mod tests {
         );
         assert!(err(&[("DISCORD_PUBLIC_KEY", KEY), ("STORE", "dynamodb")]).contains("TABLE_NAME"));
         assert!(err(&[("DISCORD_PUBLIC_KEY", KEY)]).contains("INTENT_QUEUE_URL is not set"));
+        let base = [("DISCORD_PUBLIC_KEY", KEY), ("INTENT_QUEUE_URL", "q")];
+        assert!(err(&base).contains("DISCORD_APPLICATION_ID is not set"));
+        let more = [
+            base[0],
+            base[1],
+            ("DISCORD_APPLICATION_ID", "1"),
+            ("DISCORD_TOKEN", "t"),
+            ("WORKER_CLUSTER", "c"),
+        ];
+        assert!(err(&more).contains("go together"));
     }
 }

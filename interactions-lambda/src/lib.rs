@@ -5,6 +5,7 @@
 //! - [`routes`]: the axum Router (`POST /interactions`, `GET /health`).
 //! - [`configuration`], [`startup`]: settings from the environment, and the wiring.
 
+pub mod adapters;
 pub mod configuration;
 pub mod core;
 pub mod routes;

@@ -1,14 +1,21 @@
 //! Wiring: settings in, a ready Router out.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use timmybot_shared::bus::sqs::SqsBus;
 use timmybot_shared::clock::{Clock, SystemClock};
 
+use crate::adapters::discord::RestVoiceLookup;
+use crate::adapters::ecs::EcsWaker;
 use crate::configuration::Settings;
-use crate::core::Core;
+use crate::core::ports::WorkerWaker;
+use crate::core::{Core, Ports};
 use crate::routes::{router, App};
+
+/// Discord's REST calls share the 3 s reply budget.
+const REST_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub async fn build(settings: Settings) -> anyhow::Result<Router> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -18,7 +25,25 @@ pub async fn build(settings: Settings) -> anyhow::Result<Router> {
         aws_sdk_sqs::Client::new(&aws),
         settings.intent_queue_url,
     ));
-    let core = Core::new(store, bus, clock.clone(), settings.owners);
+    let http = twilight_http::Client::builder()
+        .token(settings.discord_token)
+        .timeout(REST_TIMEOUT)
+        .build();
+    let waker = settings.worker.map(|(cluster, service)| {
+        Arc::new(EcsWaker::new(
+            aws_sdk_ecs::Client::new(&aws),
+            cluster,
+            service,
+        )) as Arc<dyn WorkerWaker>
+    });
+    let ports = Ports {
+        store,
+        bus,
+        clock: clock.clone(),
+        voice: Arc::new(RestVoiceLookup::new(http)),
+        waker,
+    };
+    let core = Core::new(ports, settings.owners, settings.application_id);
     Ok(router(Arc::new(App {
         verifier: settings.verifier,
         core,

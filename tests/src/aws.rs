@@ -279,3 +279,55 @@ pub async fn create_fifo_queue(
         .queue_url
         .expect("queue url")
 }
+
+/// A worker service at desiredCount 0, as template.yaml deploys it.
+pub async fn create_worker_service(client: &aws_sdk_ecs::Client, cluster: &str, service: &str) {
+    use aws_sdk_ecs::types::ContainerDefinition;
+    client
+        .create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .expect("create ECS cluster in the emulator");
+    let task = client
+        .register_task_definition()
+        .family(format!("{service}-task"))
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("voice-worker")
+                .image("timmybot/voice-worker:test")
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("register task definition in the emulator");
+    let arn = task
+        .task_definition
+        .and_then(|t| t.task_definition_arn)
+        .expect("task definition arn");
+    client
+        .create_service()
+        .cluster(cluster)
+        .service_name(service)
+        .task_definition(arn)
+        .desired_count(0)
+        .send()
+        .await
+        .expect("create ECS service in the emulator");
+}
+
+/// The service's desired task count.
+pub async fn desired_count(client: &aws_sdk_ecs::Client, cluster: &str, service: &str) -> i32 {
+    client
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .expect("describe service")
+        .services
+        .and_then(|s| s.into_iter().next())
+        .map(|s| s.desired_count)
+        .expect("the service exists")
+}

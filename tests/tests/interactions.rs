@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use twilight_model::application::interaction::InteractionType;
 
-use interactions_lambda::core::Core;
+use interactions_lambda::adapters::discord::RestVoiceLookup;
+use interactions_lambda::adapters::ecs::EcsWaker;
+use interactions_lambda::core::{Core, Ports};
 use interactions_lambda::routes::{router, App, BODY_LIMIT};
 use interactions_lambda::verify::Verifier;
 use timmybot_shared::bus::sqs::SqsBus;
@@ -21,6 +23,7 @@ use timmybot_shared::domain::BotOwners;
 use timmybot_shared::store::dynamo::DynamoStore;
 use timmybot_tests::aws;
 use timmybot_tests::backends::T0_MS;
+use timmybot_tests::discord::rest::{FakeRest, RunningRest};
 use timmybot_tests::interactions::{self as di, command, subcommand};
 
 const NOW: u64 = T0_MS / 1000;
@@ -33,6 +36,10 @@ struct TestApp {
     router: Router,
     store: Arc<DynamoStore>,
     clock: Arc<ManualClock>,
+    rest: RunningRest,
+    ecs: aws_sdk_ecs::Client,
+    cluster: String,
+    service: String,
     dynamo: aws_sdk_dynamodb::Client,
     table: String,
     sqs: aws_sdk_sqs::Client,
@@ -55,11 +62,25 @@ async fn spawn_app() -> TestApp {
         clock.clone(),
     ));
     let bus = Arc::new(SqsBus::new(sqs.clone(), queue_url.clone()));
-    let core = Core::new(
-        store.clone(),
+    let rest = FakeRest::start().await;
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let (cluster, service) = (aws::unique("cluster"), aws::unique("worker"));
+    aws::create_worker_service(&ecs, &cluster, &service).await;
+    let ports = Ports {
+        store: store.clone(),
         bus,
-        clock.clone(),
+        clock: clock.clone(),
+        voice: Arc::new(RestVoiceLookup::new(rest.client())),
+        waker: Some(Arc::new(EcsWaker::new(
+            ecs.clone(),
+            cluster.clone(),
+            service.clone(),
+        ))),
+    };
+    let core = Core::new(
+        ports,
         BotOwners::parse(&OWNER.to_string()).unwrap(),
+        di::APPLICATION_ID.to_string(),
     );
     let app = App {
         verifier: Verifier::from_hex(&di::public_key_hex()).unwrap(),
@@ -70,6 +91,10 @@ async fn spawn_app() -> TestApp {
         router: router(Arc::new(app)),
         store,
         clock,
+        rest,
+        ecs,
+        cluster,
+        service,
         dynamo,
         table,
         sqs,
@@ -414,7 +439,7 @@ use timmybot_shared::domain::{
     GuildId, GuildState, Platform, Position, Track, TrackKey, UserId, Versioned,
 };
 use timmybot_shared::retry::RetryPolicy;
-use timmybot_shared::store::{update_guild, GuildStore, StoreError};
+use timmybot_shared::store::{update_guild, GuildStore, HeartbeatStore, StoreError};
 use twilight_model::application::interaction::application_command::{
     CommandDataOption, CommandOptionValue,
 };
@@ -755,4 +780,228 @@ async fn a_refused_mutation_explains_itself_and_changes_nothing() {
         [queue_changed(75)],
         "only the real clear was announced"
     );
+}
+
+// ---- Commands the worker carries out: one intent each, deferred or waking the worker. ----
+
+use interactions_lambda::core::STARTING;
+use timmybot_shared::domain::Heartbeat;
+
+const VOICE: u64 = 555_001;
+
+impl TestApp {
+    async fn worker_awake(&self) {
+        self.store
+            .beat(&Heartbeat {
+                task_id: "task-1".into(),
+                started_at_ms: T0_MS - 60_000,
+                last_beat_ms: self.clock.now_ms() - 10_000,
+                active_guilds: vec![],
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn desired(&self) -> i32 {
+        aws::desired_count(&self.ecs, &self.cluster, &self.service).await
+    }
+}
+
+fn intent(id: u64, kind: Value) -> (Value, String, String) {
+    (
+        json!({"v": 1, "id": id.to_string(), "guild_id": GUILD.to_string(), "issued_at_ms": T0_MS,
+               "reply": {"application_id": di::APPLICATION_ID.to_string(), "token": format!("interaction-token-{id}")},
+               "kind": kind}),
+        GUILD.to_string(),
+        id.to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn play_defers_while_the_worker_is_awake() {
+    let app = spawn_app().await;
+    app.interact(&allowlist_add(80, Some(GUILD), OWNER)).await;
+    app.worker_awake().await;
+    app.rest.fake.set_voice(GUILD, MEMBER, Some(VOICE));
+
+    let res = app
+        .interact(&command(
+            81,
+            Some(GUILD),
+            MEMBER,
+            "play",
+            vec![text("query", "  never gonna give you up ")],
+        ))
+        .await;
+    assert_eq!(
+        res,
+        json!({"type": 5}),
+        "deferred: the worker edits the reply"
+    );
+    assert_eq!(
+        app.messages().await,
+        [intent(
+            81,
+            json!({"type": "play", "query": "never gonna give you up",
+                           "requester_id": MEMBER.to_string(), "voice_channel_id": VOICE.to_string(),
+                           "position": "end"})
+        )]
+    );
+    let calls = app.rest.fake.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].path,
+        format!("/api/v10/guilds/{GUILD}/voice-states/{MEMBER}")
+    );
+    assert!(calls[0].bot_auth, "the lookup authenticates as the bot");
+    assert_eq!(app.desired().await, 0, "an awake worker is not woken");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn play_wakes_a_sleeping_worker_and_says_so() {
+    let app = spawn_app().await;
+    app.interact(&allowlist_add(90, Some(GUILD), OWNER)).await;
+    app.rest.fake.set_voice(GUILD, MEMBER, Some(VOICE));
+    // A heartbeat older than 45 s counts as asleep.
+    app.worker_awake().await;
+    app.clock.advance(36_000);
+
+    let play = command(
+        91,
+        Some(GUILD),
+        MEMBER,
+        "play",
+        vec![
+            text("query", "lofi"),
+            CommandDataOption {
+                name: "next".into(),
+                value: CommandOptionValue::Boolean(true),
+            },
+        ],
+    );
+    let res = app.interact(&play).await;
+    assert_eq!(res["type"], 4);
+    assert_eq!(res["data"]["content"], STARTING);
+    assert_eq!(
+        res["data"]["flags"],
+        Value::Null,
+        "everyone sees the player starting"
+    );
+    assert_eq!(app.desired().await, 1, "the worker was woken");
+    let taken = app.messages().await;
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].0["kind"]["position"], "next");
+    assert_eq!(taken[0].0["issued_at_ms"], T0_MS + 36_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn play_outside_a_voice_channel_is_refused_at_once() {
+    let app = spawn_app().await;
+    app.interact(&allowlist_add(100, Some(GUILD), OWNER)).await;
+    let res = app
+        .interact(&command(
+            101,
+            Some(GUILD),
+            MEMBER,
+            "play",
+            vec![text("query", "x")],
+        ))
+        .await;
+    assert_ephemeral(&res, "Join a voice channel first");
+    let empty = app
+        .interact(&command(
+            102,
+            Some(GUILD),
+            MEMBER,
+            "play",
+            vec![text("query", "   ")],
+        ))
+        .await;
+    assert_ephemeral(&empty, "Give me a link or something to search for");
+    assert!(app.messages().await.is_empty());
+    assert_eq!(app.desired().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playback_controls_send_their_intents() {
+    let app = spawn_app().await;
+    app.seed(&["p1", "p2"]).await;
+    app.worker_awake().await;
+    app.rest.fake.set_voice(GUILD, MEMBER, Some(VOICE));
+    let cases: Vec<(u64, &str, Vec<CommandDataOption>, Value)> = vec![
+        (110, "skip", vec![], json!({"type": "skip"})),
+        (111, "pause", vec![], json!({"type": "pause"})),
+        (
+            112,
+            "seek",
+            vec![text("position", "1:05")],
+            json!({"type": "seek", "position_ms": 65_000}),
+        ),
+        (
+            113,
+            "volume",
+            vec![int("percent", 150)],
+            json!({"type": "volume", "percent": 150}),
+        ),
+        (114, "stop", vec![], json!({"type": "stop"})),
+        (
+            115,
+            "join",
+            vec![],
+            json!({"type": "join", "voice_channel_id": VOICE.to_string()}),
+        ),
+        (116, "leave", vec![], json!({"type": "leave"})),
+    ];
+    for (id, name, options, kind) in cases {
+        let res = app
+            .interact(&command(id, Some(GUILD), MEMBER, name, options))
+            .await;
+        assert_eq!(res, json!({"type": 5}), "/{name}");
+        assert_eq!(app.messages().await, [intent(id, kind)], "/{name}");
+    }
+    assert_eq!(
+        app.state().await.version,
+        1,
+        "the worker, not the endpoint, applies these"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_that_cannot_apply_is_refused_without_an_intent() {
+    let app = spawn_app().await;
+    app.interact(&allowlist_add(120, Some(GUILD), OWNER)).await;
+    app.worker_awake().await;
+    for name in ["skip", "pause", "resume"] {
+        let res = app
+            .interact(&command(121, Some(GUILD), MEMBER, name, vec![]))
+            .await;
+        assert_ephemeral(&res, "Nothing is playing");
+    }
+    app.seed(&["q1"]).await;
+    let cases: Vec<(&str, Vec<CommandDataOption>, &str)> = vec![
+        ("resume", vec![], "Not paused"),
+        ("seek", vec![text("position", "1:75")], "Say where to seek"),
+        (
+            "seek",
+            vec![text("position", "4:00")],
+            "past the end; the track is 3:20 long",
+        ),
+        (
+            "volume",
+            vec![int("percent", 201)],
+            "Volume must be between 0 and 200%",
+        ),
+        (
+            "volume",
+            vec![int("percent", -1)],
+            "Volume must be between 0 and 200%",
+        ),
+    ];
+    for (name, options, expected) in cases {
+        let res = app
+            .interact(&command(122, Some(GUILD), MEMBER, name, options))
+            .await;
+        assert_ephemeral(&res, expected);
+    }
+    assert!(app.messages().await.is_empty());
 }

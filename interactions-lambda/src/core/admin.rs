@@ -43,11 +43,12 @@ pub async fn allowlist(
                 .chars()
                 .take(NOTE_MAX)
                 .collect();
-            core.store
+            core.ports
+                .store
                 .allow(&AllowEntry {
                     guild_id: guild,
                     approved_by: owner,
-                    approved_at_ms: core.clock.now_ms(),
+                    approved_at_ms: core.ports.clock.now_ms(),
                     note,
                 })
                 .await?;
@@ -58,14 +59,14 @@ pub async fn allowlist(
                 Ok(g) => g,
                 Err(msg) => return Ok(ephemeral(msg)),
             };
-            Ok(ephemeral(if core.store.revoke(guild).await? {
+            Ok(ephemeral(if core.ports.store.revoke(guild).await? {
                 format!("Guild `{guild}` is no longer allowed.")
             } else {
                 format!("Guild `{guild}` was not on the allowlist.")
             }))
         }
         "list" => {
-            let entries = core.store.list_allowed().await?;
+            let entries = core.ports.store.list_allowed().await?;
             if entries.is_empty() {
                 return Ok(ephemeral("The allowlist is empty."));
             }

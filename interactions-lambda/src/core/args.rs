@@ -30,3 +30,12 @@ pub fn position(args: &[CommandDataOption], name: &str) -> Result<usize, String>
         .filter(|n| *n >= 1)
         .ok_or_else(|| format!("`{name}` must be 1 or more."))
 }
+
+pub fn boolean(args: &[CommandDataOption], name: &str) -> Option<bool> {
+    args.iter()
+        .find(|o| o.name == name)
+        .and_then(|o| match o.value {
+            CommandOptionValue::Boolean(b) => Some(b),
+            _ => None,
+        })
+}

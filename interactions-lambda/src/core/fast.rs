@@ -5,17 +5,9 @@
 use twilight_model::application::interaction::application_command::CommandData;
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
 
-use super::permissions::{Member, NOT_DJ};
-use super::{args, render, reply, CommandError, Core};
-use timmybot_shared::domain::{GuildId, IntentId, IntentKind, LoopMode, PlaybackIntent};
+use super::{args, render, reply, CommandError, Core, Ctx};
+use timmybot_shared::domain::{GuildId, IntentKind, LoopMode, PlaybackIntent};
 use timmybot_shared::store::update_guild;
-
-/// Who asked, where: what every command needs besides its options.
-pub struct Ctx {
-    pub intent_id: IntentId,
-    pub guild: GuildId,
-    pub member: Member,
-}
 
 pub async fn run(
     core: &Core,
@@ -23,16 +15,16 @@ pub async fn run(
     data: &CommandData,
 ) -> Result<Option<InteractionResponse>, CommandError> {
     let a = data.options.as_slice();
-    let now = core.clock.now_ms();
+    let now = core.ports.clock.now_ms();
     let response = match data.name.as_str() {
         "queue" => {
             let page = args::integer(a, "page").unwrap_or(1).max(1);
-            let state = core.store.load_guild(ctx.guild).await?.value;
+            let state = core.ports.store.load_guild(ctx.guild).await?.value;
             let page = usize::try_from(page).unwrap_or(usize::MAX);
             visible(render::queue_page(&state.queue, page, now))
         }
         "now-playing" => {
-            let state = core.store.load_guild(ctx.guild).await?.value;
+            let state = core.ports.store.load_guild(ctx.guild).await?.value;
             match render::now_playing(&state.queue, now) {
                 Some(data) => visible(data),
                 None => reply::ephemeral("Nothing is playing right now."),
@@ -58,7 +50,7 @@ pub async fn run(
             ))
         }
         "move" => {
-            dj_only(core, ctx)?;
+            core.dj_only(ctx)?;
             let from = args::position(a, "from").map_err(CommandError::User)?;
             let to = args::position(a, "to").map_err(CommandError::User)?;
             let moved = mutate(core, ctx, |q| {
@@ -69,7 +61,7 @@ pub async fn run(
             announce(format!("Moved {} to #{to}.", render::escape_title(&moved)))
         }
         "shuffle" => {
-            dj_only(core, ctx)?;
+            core.dj_only(ctx)?;
             let n = mutate(core, ctx, |q| {
                 if q.upcoming().len() < 2 {
                     return Err(CommandError::User("There is nothing to shuffle.".into()));
@@ -81,7 +73,7 @@ pub async fn run(
             announce(format!("Shuffled {n} tracks."))
         }
         "clear" => {
-            dj_only(core, ctx)?;
+            core.dj_only(ctx)?;
             let n = mutate(core, ctx, |q| match q.clear() {
                 0 => Err(CommandError::User("The queue is already empty.".into())),
                 n => Ok(n),
@@ -90,7 +82,7 @@ pub async fn run(
             announce(format!("Cleared {n} tracks. The current one plays on."))
         }
         "loop" => {
-            dj_only(core, ctx)?;
+            core.dj_only(ctx)?;
             let mode = args::string(a, "mode")
                 .and_then(LoopMode::parse)
                 .ok_or_else(|| {
@@ -115,19 +107,15 @@ pub async fn queue_page_button(
     page: &str,
 ) -> Result<InteractionResponse, CommandError> {
     let page: usize = page.parse().unwrap_or(1);
-    let state = core.store.load_guild(guild).await?.value;
+    let state = core.ports.store.load_guild(guild).await?.value;
     Ok(InteractionResponse {
         kind: InteractionResponseType::UpdateMessage,
-        data: Some(render::queue_page(&state.queue, page, core.clock.now_ms())),
+        data: Some(render::queue_page(
+            &state.queue,
+            page,
+            core.ports.clock.now_ms(),
+        )),
     })
-}
-
-fn dj_only(core: &Core, ctx: &Ctx) -> Result<(), CommandError> {
-    if core.is_dj(ctx) {
-        Ok(())
-    } else {
-        Err(CommandError::User(NOT_DJ.into()))
-    }
 }
 
 /// One versioned change of the queue, then the nudge to the worker.
@@ -137,8 +125,8 @@ async fn mutate<T>(
     mut change: impl FnMut(&mut timmybot_shared::domain::GuildQueue) -> Result<T, CommandError>,
 ) -> Result<T, CommandError> {
     let updated = update_guild(
-        core.store.as_ref(),
-        core.clock.as_ref(),
+        core.ports.store.as_ref(),
+        core.ports.clock.as_ref(),
         core.retry,
         ctx.guild,
         |state| change(&mut state.queue),
@@ -147,11 +135,11 @@ async fn mutate<T>(
     let intent = PlaybackIntent::new(
         ctx.intent_id.clone(),
         ctx.guild,
-        core.clock.now_ms(),
+        core.ports.clock.now_ms(),
         IntentKind::QueueChanged,
     );
     // The state is written and is the truth; a lost nudge only delays the worker noticing.
-    if let Err(err) = core.bus.publish(&intent).await {
+    if let Err(err) = core.ports.bus.publish(&intent).await {
         tracing::warn!(guild = %ctx.guild, error = %err, "queue changed but the worker was not told");
     }
     Ok(updated.output)

@@ -5,8 +5,12 @@ mod admin;
 mod args;
 mod fast;
 pub mod permissions;
+pub mod ports;
 pub mod render;
 pub mod reply;
+mod worker;
+
+pub use worker::STARTING;
 
 use std::sync::Arc;
 
@@ -15,12 +19,20 @@ use twilight_model::http::interaction::InteractionResponse;
 
 use timmybot_shared::bus::{BusError, IntentBus};
 use timmybot_shared::clock::Clock;
-use timmybot_shared::domain::{BotOwners, GuildId, IntentId, UserId};
+use timmybot_shared::domain::{BotOwners, GuildId, IntentId, InteractionToken, ReplyTo, UserId};
 use timmybot_shared::retry::RetryPolicy;
 use timmybot_shared::store::{SharedStore, StoreError};
 
-use fast::Ctx;
-use permissions::Member;
+use permissions::{Member, NOT_DJ};
+use ports::{VoiceLookup, WorkerWaker};
+
+/// Who asked, where, and how to answer later: what every command needs besides its options.
+pub struct Ctx {
+    pub intent_id: IntentId,
+    pub guild: GuildId,
+    pub member: Member,
+    pub reply: ReplyTo,
+}
 
 /// Why a command did not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +44,8 @@ pub enum CommandError {
     Store(StoreError),
     #[error(transparent)]
     Bus(#[from] BusError),
+    #[error("{0}")]
+    Lookup(String),
 }
 
 impl From<StoreError> for CommandError {
@@ -60,26 +74,29 @@ fn capitalise(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Everything outside the core that it talks to.
+pub struct Ports {
+    pub store: SharedStore,
+    pub bus: Arc<dyn IntentBus>,
+    pub clock: Arc<dyn Clock>,
+    pub voice: Arc<dyn VoiceLookup>,
+    /// `None` where nothing needs waking (the embedded bot).
+    pub waker: Option<Arc<dyn WorkerWaker>>,
+}
+
 pub struct Core {
-    store: SharedStore,
-    bus: Arc<dyn IntentBus>,
-    clock: Arc<dyn Clock>,
+    ports: Ports,
     owners: BotOwners,
+    application_id: String,
     retry: RetryPolicy,
 }
 
 impl Core {
-    pub fn new(
-        store: SharedStore,
-        bus: Arc<dyn IntentBus>,
-        clock: Arc<dyn Clock>,
-        owners: BotOwners,
-    ) -> Self {
+    pub fn new(ports: Ports, owners: BotOwners, application_id: impl Into<String>) -> Self {
         Self {
-            store,
-            bus,
-            clock,
+            ports,
             owners,
+            application_id: application_id.into(),
             retry: RetryPolicy::default(),
         }
     }
@@ -100,6 +117,14 @@ impl Core {
     /// applies: everyone is a DJ.
     fn is_dj(&self, ctx: &Ctx) -> bool {
         ctx.member.is_dj(None)
+    }
+
+    fn dj_only(&self, ctx: &Ctx) -> Result<(), CommandError> {
+        if self.is_dj(ctx) {
+            Ok(())
+        } else {
+            Err(CommandError::User(NOT_DJ.into()))
+        }
     }
 
     async fn dispatch(
@@ -131,7 +156,7 @@ impl Core {
 
         // The gate: nothing below runs, reads state, writes or sends, for an unlisted guild.
         let allowed = match guild {
-            Some(g) => self.store.is_allowed(g).await?,
+            Some(g) => self.ports.store.is_allowed(g).await?,
             None => false,
         };
         let (Some(guild), Some(user), Some(member), true) =
@@ -148,6 +173,10 @@ impl Core {
                 .map_err(|e| CommandError::User(e.to_string()))?,
             guild,
             member: Member::from_interaction(member, user),
+            reply: ReplyTo {
+                application_id: self.application_id.clone(),
+                token: InteractionToken::new(interaction.token.clone()),
+            },
         };
         match (&interaction.kind, &interaction.data) {
             (
@@ -159,7 +188,10 @@ impl Core {
                         "Only the bot's owners can manage the allowlist.",
                     ));
                 }
-                Ok(fast::run(self, &ctx, data).await?.unwrap_or_else(|| {
+                if let Some(response) = fast::run(self, &ctx, data).await? {
+                    return Ok(response);
+                }
+                Ok(worker::run(self, &ctx, data).await?.unwrap_or_else(|| {
                     reply::ephemeral(format!(
                         "`/{}` isn't something this version of TimmyBot can do yet.",
                         data.name

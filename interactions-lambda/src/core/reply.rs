@@ -40,3 +40,16 @@ Or run your own TimmyBot: it is free and self-hosted, with no AWS account needed
 
 pub const INTERNAL_ERROR: &str =
     "Something went wrong on our side, and nothing was changed. Please try again in a moment.";
+
+/// A plain message everyone in the channel sees. Mentions in it never ping anyone.
+pub fn visible(content: impl Into<String>) -> InteractionResponse {
+    InteractionResponse {
+        kind: InteractionResponseType::ChannelMessageWithSource,
+        data: Some(
+            InteractionResponseDataBuilder::new()
+                .content(content)
+                .allowed_mentions(AllowedMentions::default())
+                .build(),
+        ),
+    }
+}
