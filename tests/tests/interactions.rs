@@ -1005,3 +1005,58 @@ async fn a_control_that_cannot_apply_is_refused_without_an_intent() {
     }
     assert!(app.messages().await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn play_autocomplete_suggests_from_this_guilds_history() {
+    use timmybot_shared::domain::HistoryEntry;
+    use timmybot_shared::store::HistoryStore;
+    use twilight_model::application::command::CommandOptionType;
+
+    let app = spawn_app().await;
+    app.interact(&allowlist_add(130, Some(GUILD), OWNER)).await;
+    let play = |guild: u64, at: u64, tag: &str, title: &str| HistoryEntry {
+        guild_id: GuildId::new(guild).unwrap(),
+        played_at_ms: T0_MS - at,
+        track_key: TrackKey::new(Platform::Youtube, tag).unwrap(),
+        requester: UserId::new(MEMBER).unwrap(),
+        title: title.into(),
+        artist: Some("Rick Astley".into()),
+        source: format!("https://youtu.be/{tag}"),
+    };
+    for entry in [
+        play(GUILD, 3_000, "ng", "Never Gonna Give You Up"),
+        play(GUILD, 2_000, "ty", "Together Forever"),
+        play(GUILD, 1_000, "ng", "Never Gonna Give You Up"),
+        play(700_999, 500, "other", "Never Heard In This Guild"),
+    ] {
+        app.store.record_play(&entry).await.unwrap();
+    }
+    let typing = |text: &str| {
+        let mut i = command(
+            131,
+            Some(GUILD),
+            MEMBER,
+            "play",
+            vec![CommandDataOption {
+                name: "query".into(),
+                value: CommandOptionValue::Focused(text.into(), CommandOptionType::String),
+            }],
+        );
+        i.kind = InteractionType::ApplicationCommandAutocomplete;
+        i
+    };
+    let res = app.interact(&typing("never")).await;
+    assert_eq!(
+        res,
+        json!({"type": 8, "data": {"choices": [
+            {"name": "Never Gonna Give You Up — Rick Astley", "value": "https://youtu.be/ng"}
+        ]}}),
+        "one choice per song, from this guild only"
+    );
+    let all = app.interact(&typing("")).await;
+    assert_eq!(all["data"]["choices"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        all["data"]["choices"][0]["value"], "https://youtu.be/ng",
+        "newest first"
+    );
+}

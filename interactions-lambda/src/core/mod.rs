@@ -3,6 +3,7 @@
 
 mod admin;
 mod args;
+mod autocomplete;
 mod fast;
 pub mod permissions;
 pub mod ports;
@@ -206,6 +207,10 @@ impl Core {
                     )),
                 }
             }
+            (
+                InteractionType::ApplicationCommandAutocomplete,
+                Some(InteractionData::ApplicationCommand(data)),
+            ) if data.name == "play" => autocomplete::play(self, guild, data).await,
             (InteractionType::ApplicationCommandAutocomplete, _) => Ok(reply::no_choices()),
             _ => Ok(reply::ephemeral(
                 "That isn't something this version of TimmyBot knows.",
