@@ -16,6 +16,12 @@ pub enum Command {
     /// Manage the guilds the bot may serve. Uses STORE (sqlite:PATH or dynamodb + TABLE_NAME).
     #[command(subcommand)]
     Allowlist(AllowlistCommand),
+    /// Register the slash commands with Discord (DISCORD_TOKEN, DISCORD_APPLICATION_ID).
+    RegisterCommands {
+        /// Register in one guild only: instant, for testing. Global otherwise.
+        #[arg(long, value_parser = GuildId::parse)]
+        guild: Option<GuildId>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 
 mod allowlist;
 mod args;
+mod register;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,9 @@ async fn main() -> ExitCode {
         .init();
     let result = match args.command {
         args::Command::Allowlist(cmd) => allowlist::run(cmd, &mut std::io::stdout()).await,
+        args::Command::RegisterCommands { guild } => {
+            register::run(guild, &mut std::io::stdout()).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

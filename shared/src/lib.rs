@@ -3,12 +3,14 @@
 //! - [`domain`]: ids, tracks, the queue rules and the playback intent. Pure; no I/O.
 //! - [`store`]: the store ports and their SQLite and DynamoDB adapters.
 //! - [`bus`]: the intent bus port and its in-process and SQS FIFO adapters.
+//! - [`commands`]: the slash-command specs TimmyBot registers.
 //! - [`clock`], [`retry`]: time as a port, and the bounded retry both stores share.
 //! - [`names`]: names the code, template and tests must agree on.
 
 pub mod aws;
 pub mod bus;
 pub mod clock;
+pub mod commands;
 pub mod domain;
 pub mod names;
 pub mod retry;

@@ -16,6 +16,9 @@ pub mod env {
     pub const IDLE_LEAVE: &str = "IDLE_LEAVE";
     pub const IDLE_SHUTDOWN: &str = "IDLE_SHUTDOWN";
     pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+    /// `host:port` of a plain-HTTP stand-in for Discord's REST API: the offline fake
+    /// Discord. Never set in production.
+    pub const DISCORD_REST_PROXY: &str = "DISCORD_REST_PROXY";
 }
 
 /// The single DynamoDB table's layout.

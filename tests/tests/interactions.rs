@@ -1060,3 +1060,30 @@ async fn play_autocomplete_suggests_from_this_guilds_history() {
         "newest first"
     );
 }
+
+/// Registering a command the core does not handle would show users a dead command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_registered_command_is_handled() {
+    let app = spawn_app().await;
+    app.seed(&["h1", "h2"]).await;
+    app.worker_awake().await;
+    app.rest.fake.set_voice(GUILD, MEMBER, Some(VOICE));
+    let specs = timmybot_shared::commands::specs().unwrap();
+    for (n, spec) in specs.iter().enumerate() {
+        let res = app
+            .interact(&command(
+                140 + n as u64,
+                Some(GUILD),
+                MEMBER,
+                &spec.name,
+                vec![],
+            ))
+            .await;
+        let content = res["data"]["content"].as_str().unwrap_or_default();
+        assert!(
+            !content.contains("isn't something this version"),
+            "/{} is not handled: {res}",
+            spec.name
+        );
+    }
+}

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use twilight_model::id::Id;
 use twilight_model::voice::VoiceState;
@@ -19,6 +19,7 @@ pub struct Call {
     pub method: Method,
     pub path: String,
     pub bot_auth: bool,
+    pub body: Option<serde_json::Value>,
 }
 
 #[derive(Default)]
@@ -63,6 +64,14 @@ impl FakeRest {
                 "/api/v10/guilds/{guild}/voice-states/{user}",
                 get(user_voice_state),
             )
+            .route(
+                "/api/v10/applications/{app}/commands",
+                put(overwrite_commands),
+            )
+            .route(
+                "/api/v10/applications/{app}/guilds/{guild}/commands",
+                put(overwrite_commands),
+            )
             .fallback(unknown)
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -89,6 +98,16 @@ impl FakeRest {
     }
 
     fn record(&self, method: Method, uri: &Uri, headers: &HeaderMap) {
+        self.record_body(method, uri, headers, None);
+    }
+
+    fn record_body(
+        &self,
+        method: Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Option<serde_json::Value>,
+    ) {
         let bot_auth = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -97,6 +116,7 @@ impl FakeRest {
             method,
             path: uri.path().to_owned(),
             bot_auth,
+            body,
         });
     }
 }
@@ -143,6 +163,25 @@ async fn user_voice_state(
         request_to_speak_timestamp: None,
     })
     .into_response()
+}
+
+/// Bulk overwrite: Discord answers with the commands as stored, ids added.
+async fn overwrite_commands(
+    State(fake): State<FakeRest>,
+    uri: Uri,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    fake.record_body(Method::PUT, &uri, &headers, Some(body.clone()));
+    let mut stored = body;
+    if let Some(commands) = stored.as_array_mut() {
+        for (i, c) in commands.iter_mut().enumerate() {
+            c["id"] = serde_json::json!((1_000 + i).to_string());
+            c["application_id"] = serde_json::json!(uri.path().split('/').nth(4).unwrap_or("0"));
+            c["version"] = serde_json::json!("1");
+        }
+    }
+    Json(stored).into_response()
 }
 
 async fn unknown(
