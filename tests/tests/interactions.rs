@@ -46,8 +46,13 @@ struct TestApp {
     queue_url: String,
 }
 
-/// The router wired to fresh DynamoDB and SQS resources in moto.
+/// The router wired to fresh DynamoDB and SQS resources in moto. The tests send many
+/// commands at one frozen instant, so the rate limit is raised; one test checks the real one.
 async fn spawn_app() -> TestApp {
+    spawn_app_limited(1_000).await
+}
+
+async fn spawn_app_limited(per_window: usize) -> TestApp {
     let config = aws::shared().sdk_config().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&config);
     let table = aws::unique("interactions");
@@ -81,7 +86,8 @@ async fn spawn_app() -> TestApp {
         ports,
         BotOwners::parse(&OWNER.to_string()).unwrap(),
         di::APPLICATION_ID.to_string(),
-    );
+    )
+    .with_rate_limit(per_window);
     let app = App {
         verifier: Verifier::from_hex(&di::public_key_hex()).unwrap(),
         core,
@@ -1086,4 +1092,58 @@ async fn every_registered_command_is_handled() {
             spec.name
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_over_the_rate_limit_is_told_to_slow_down_and_nothing_happens() {
+    use interactions_lambda::core::ratelimit::{LIMIT, WINDOW_MS};
+    let app = spawn_app_limited(LIMIT).await;
+    app.seed(&["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"])
+        .await;
+    for n in 0..LIMIT as u64 {
+        let res = app
+            .interact(&command(
+                200 + n,
+                Some(GUILD),
+                MEMBER,
+                "remove",
+                vec![int("position", 1)],
+            ))
+            .await;
+        assert!(
+            res["data"]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("Removed"),
+            "{res}"
+        );
+    }
+    let version = app.state().await.version;
+    app.messages().await;
+    let over = app
+        .interact(&command(
+            210,
+            Some(GUILD),
+            MEMBER,
+            "remove",
+            vec![int("position", 1)],
+        ))
+        .await;
+    assert_ephemeral(
+        &over,
+        "Slow down: 6 commands every 10 s at most. Try again in 10 s.",
+    );
+    assert_eq!(app.state().await.version, version, "nothing written");
+    assert!(app.messages().await.is_empty(), "nothing sent");
+    // Someone else is not slowed, and the user is free again once the window has passed.
+    let other = app
+        .interact(&command(211, Some(GUILD), OWNER, "queue", vec![]))
+        .await;
+    assert_eq!(other["type"], 4);
+    assert!(other["data"]["flags"].is_null());
+    app.clock.advance(WINDOW_MS);
+    let again = app
+        .interact(&command(212, Some(GUILD), MEMBER, "queue", vec![]))
+        .await;
+    assert!(again["data"]["flags"].is_null(), "{again}");
 }

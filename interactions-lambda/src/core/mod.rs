@@ -7,6 +7,7 @@ mod autocomplete;
 mod fast;
 pub mod permissions;
 pub mod ports;
+pub mod ratelimit;
 pub mod render;
 pub mod reply;
 mod worker;
@@ -90,6 +91,7 @@ pub struct Core {
     owners: BotOwners,
     application_id: String,
     retry: RetryPolicy,
+    limiter: ratelimit::RateLimiter,
 }
 
 impl Core {
@@ -99,7 +101,14 @@ impl Core {
             owners,
             application_id: application_id.into(),
             retry: RetryPolicy::default(),
+            limiter: ratelimit::RateLimiter::default(),
         }
+    }
+
+    /// Sets how many commands a user may send per 10 s (default [`ratelimit::LIMIT`]).
+    pub fn with_rate_limit(mut self, per_window: usize) -> Self {
+        self.limiter = ratelimit::RateLimiter::new(per_window);
+        self
     }
 
     pub async fn handle(&self, interaction: &Interaction) -> InteractionResponse {
@@ -146,6 +155,19 @@ impl Core {
             _ => None,
         };
         let is_command = interaction.kind == InteractionType::ApplicationCommand;
+
+        // Before anything reads the store: a flood costs nothing but this check.
+        let acts = is_command || interaction.kind == InteractionType::MessageComponent;
+        if let (true, Some(user)) = (acts, user) {
+            if let Err(wait_ms) = self.limiter.check(user, self.ports.clock.now_ms()) {
+                return Ok(reply::ephemeral(format!(
+                    "Slow down: {} commands every {} s at most. Try again in {} s.",
+                    self.limiter.limit(),
+                    ratelimit::WINDOW_MS / 1000,
+                    wait_ms.div_ceil(1000)
+                )));
+            }
+        }
 
         // Owners manage the allowlist from anywhere, unlisted guilds and DMs included:
         // otherwise no guild could ever be approved from Discord.
