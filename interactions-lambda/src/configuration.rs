@@ -2,6 +2,7 @@
 
 use timmybot_shared::domain::BotOwners;
 use timmybot_shared::names::env;
+use timmybot_shared::secrets::Secrets;
 use timmybot_shared::store::config::{StoreConfig, StoreConfigError};
 
 use crate::verify::{BadPublicKey, Verifier};
@@ -18,6 +19,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Store(#[from] StoreConfigError),
+    #[error(transparent)]
+    Secret(#[from] timmybot_shared::secrets::SecretError),
     #[error(
         "{} and {} go together: set both to wake the worker, or neither",
         env::WORKER_CLUSTER,
@@ -41,8 +44,10 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// From the environment, falling back to the secret named by `SECRET_ID`. Read once.
+    pub async fn load() -> Result<Self, ConfigError> {
+        let secrets = Secrets::from_env().await?;
+        Self::from_lookup(|name| secrets.lookup(name))
     }
 
     /// Reads settings through `var`, so tests need not touch the process environment.

@@ -23,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
-    let settings = Settings::from_env()?;
+    let settings = Settings::load().await?;
     let app = startup::build(settings).await?;
     match args.listen {
         Some(addr) => {

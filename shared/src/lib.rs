@@ -5,6 +5,7 @@
 //! - [`bus`]: the intent bus port and its in-process and SQS FIFO adapters.
 //! - [`commands`]: the slash-command specs TimmyBot registers.
 //! - [`clock`], [`retry`]: time as a port, and the bounded retry both stores share.
+//! - [`secrets`]: settings from the one Secrets Manager secret.
 //! - [`names`]: names the code, template and tests must agree on.
 
 pub mod aws;
@@ -14,4 +15,5 @@ pub mod commands;
 pub mod domain;
 pub mod names;
 pub mod retry;
+pub mod secrets;
 pub mod store;
