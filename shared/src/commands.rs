@@ -1,14 +1,16 @@
 //! The slash commands TimmyBot registers, built with twilight-util's builders.
 //!
 //! Only commands the command core handles are listed: registering one that does nothing
-//! would show users a command that only apologises. The premium group and `/settings`
-//! join this list with their implementations.
+//! would show users a command that only apologises. The premium group joins this list with
+//! its implementation.
 
 use twilight_model::application::command::{Command, CommandType};
 use twilight_model::application::interaction::InteractionContextType;
+use twilight_model::channel::ChannelType;
 use twilight_model::guild::Permissions;
 use twilight_util::builder::command::{
-    BooleanBuilder, CommandBuilder, IntegerBuilder, StringBuilder, SubCommandBuilder,
+    BooleanBuilder, ChannelBuilder, CommandBuilder, IntegerBuilder, RoleBuilder, StringBuilder,
+    SubCommandBuilder,
 };
 use twilight_validate::command::CommandValidationError;
 
@@ -86,6 +88,35 @@ pub fn specs() -> Result<Vec<Command>, CommandValidationError> {
         music("clear", "Empty the queue; the current track plays on"),
         music("join", "Join your voice channel"),
         music("leave", "Leave the voice channel"),
+        music(
+            "settings",
+            "Show or change this server's TimmyBot settings (Manage Server)",
+        )
+        .default_member_permissions(Permissions::MANAGE_GUILD)
+        .option(RoleBuilder::new(
+            "dj_role",
+            "Only this role (and Manage Server) may control playback",
+        ))
+        .option(
+            IntegerBuilder::new(
+                "idle_timeout",
+                "Minutes alone or silent before the bot leaves",
+            )
+            .min_value(1)
+            .max_value(60),
+        )
+        .option(
+            ChannelBuilder::new("announce_channel", "Where now-playing messages go")
+                .channel_types([ChannelType::GuildText]),
+        )
+        .option(BooleanBuilder::new(
+            "clear_dj_role",
+            "Let everyone control playback again",
+        ))
+        .option(BooleanBuilder::new(
+            "clear_announce_channel",
+            "Post now-playing where commands are used",
+        )),
         CommandBuilder::new(
             "allowlist",
             "Choose the servers this bot serves (bot owners only)",

@@ -11,7 +11,7 @@ use twilight_model::application::interaction::application_command::{
 use twilight_model::application::interaction::message_component::MessageComponentInteractionData;
 use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::channel::message::component::ComponentType;
-use twilight_model::guild::{MemberFlags, PartialMember};
+use twilight_model::guild::{MemberFlags, PartialMember, Permissions};
 use twilight_model::id::Id;
 use twilight_model::oauth::ApplicationIntegrationMap;
 use twilight_model::user::User;
@@ -145,6 +145,15 @@ pub fn interaction(
 pub fn ping(id: u64) -> Interaction {
     let mut i = interaction(id, InteractionType::Ping, None, 1, None);
     i.user = None;
+    i
+}
+
+/// The same interaction by a member with these roles and channel permissions.
+pub fn as_member(mut i: Interaction, roles: &[u64], permissions: Permissions) -> Interaction {
+    if let Some(m) = i.member.as_mut() {
+        m.roles = roles.iter().map(|r| Id::new(*r)).collect();
+        m.permissions = Some(permissions);
+    }
     i
 }
 

@@ -543,6 +543,41 @@ async fn ttl_is_on_state_and_not_on_the_allowlist(b: StoreUnderTest) {
     }
 }
 
+async fn guild_settings_default_round_trip_and_never_expire(b: StoreUnderTest) {
+    use timmybot_shared::domain::{GuildSettings, RoleId};
+    let s = b.store.as_ref();
+    let g = guild(13_001);
+    assert_eq!(s.guild_settings(g).await.unwrap(), GuildSettings::new(g));
+    let set = GuildSettings {
+        guild_id: g,
+        dj_role: Some(RoleId::new(44).unwrap()),
+        idle_timeout_secs: Some(300),
+        announce_channel: Some(ChannelId::new(45).unwrap()),
+    };
+    s.save_guild_settings(&set).await.unwrap();
+    assert_eq!(s.guild_settings(g).await.unwrap(), set);
+    let cleared = GuildSettings {
+        dj_role: None,
+        ..set.clone()
+    };
+    s.save_guild_settings(&cleared).await.unwrap();
+    assert_eq!(
+        s.guild_settings(g).await.unwrap(),
+        cleared,
+        "a cleared field stays cleared"
+    );
+    assert_eq!(
+        s.guild_settings(guild(13_002)).await.unwrap(),
+        GuildSettings::new(guild(13_002))
+    );
+    b.clock.set(T0_MS + 1_000 * DAY_MS);
+    assert_eq!(
+        s.guild_settings(g).await.unwrap(),
+        cleared,
+        "settings never expire"
+    );
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -578,4 +613,5 @@ contract!(
     track_cache_round_trips_and_expires,
     heartbeat_is_one_item_overwritten,
     ttl_is_on_state_and_not_on_the_allowlist,
+    guild_settings_default_round_trip_and_never_expire,
 );

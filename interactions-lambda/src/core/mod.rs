@@ -10,6 +10,7 @@ pub mod ports;
 pub mod ratelimit;
 pub mod render;
 pub mod reply;
+mod settings;
 mod worker;
 
 pub use worker::STARTING;
@@ -21,7 +22,9 @@ use twilight_model::http::interaction::InteractionResponse;
 
 use timmybot_shared::bus::{BusError, IntentBus};
 use timmybot_shared::clock::Clock;
-use timmybot_shared::domain::{BotOwners, GuildId, IntentId, InteractionToken, ReplyTo, UserId};
+use timmybot_shared::domain::{
+    BotOwners, GuildId, IntentId, InteractionToken, ReplyTo, RoleId, UserId,
+};
 use timmybot_shared::retry::RetryPolicy;
 use timmybot_shared::store::{SharedStore, StoreError};
 
@@ -34,6 +37,8 @@ pub struct Ctx {
     pub guild: GuildId,
     pub member: Member,
     pub reply: ReplyTo,
+    /// The guild's DJ role, from its settings.
+    pub dj_role: Option<RoleId>,
 }
 
 /// Why a command did not do what was asked.
@@ -123,10 +128,8 @@ impl Core {
         }
     }
 
-    /// No DJ role is stored yet (that arrives with `/settings`), so the rule's no-role case
-    /// applies: everyone is a DJ.
     fn is_dj(&self, ctx: &Ctx) -> bool {
-        ctx.member.is_dj(None)
+        ctx.member.is_dj(ctx.dj_role)
     }
 
     fn dj_only(&self, ctx: &Ctx) -> Result<(), CommandError> {
@@ -200,12 +203,16 @@ impl Core {
                 application_id: self.application_id.clone(),
                 token: InteractionToken::new(interaction.token.clone()),
             },
+            dj_role: self.ports.store.guild_settings(guild).await?.dj_role,
         };
         match (&interaction.kind, &interaction.data) {
             (
                 InteractionType::ApplicationCommand,
                 Some(InteractionData::ApplicationCommand(data)),
             ) => {
+                if data.name == "settings" {
+                    return settings::run(self, &ctx, data).await;
+                }
                 if data.name == "allowlist" {
                     return Ok(reply::ephemeral(
                         "Only the bot's owners can manage the allowlist.",

@@ -14,7 +14,7 @@ pub use queue::{
     Added, GuildQueue, LoopMode, NowPlaying, Position, QueueError, Transition, Volume,
 };
 pub use records::{
-    AllowEntry, CachedTrack, GuildState, Heartbeat, HistoryEntry, PendingAuth, SealedBlob,
-    UserProfile, Versioned,
+    AllowEntry, CachedTrack, GuildSettings, GuildState, Heartbeat, HistoryEntry, PendingAuth,
+    SealedBlob, UserProfile, Versioned,
 };
 pub use track::{Platform, Track, TrackError, TrackKey};

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::{ChannelId, GuildId, MessageId, UserId};
+use super::ids::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use super::queue::GuildQueue;
 use super::track::{Platform, TrackKey};
 
@@ -67,6 +67,33 @@ pub struct AllowEntry {
     pub approved_at_ms: u64,
     #[serde(default)]
     pub note: String,
+}
+
+/// A guild's own choices, set with `/settings`: the `GUILD#<id>` / `SETTINGS` item.
+/// It never expires: unlike the queue, nobody expects settings to lapse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuildSettings {
+    pub guild_id: GuildId,
+    /// Members with this role are DJs; with none set, everyone is.
+    #[serde(default)]
+    pub dj_role: Option<RoleId>,
+    /// How long the bot stays alone or silent in a channel before leaving.
+    #[serde(default)]
+    pub idle_timeout_secs: Option<u32>,
+    /// Where now-playing messages go; the channel of the command if unset.
+    #[serde(default)]
+    pub announce_channel: Option<ChannelId>,
+}
+
+impl GuildSettings {
+    pub fn new(guild_id: GuildId) -> Self {
+        Self {
+            guild_id,
+            dj_role: None,
+            idle_timeout_secs: None,
+            announce_channel: None,
+        }
+    }
 }
 
 /// Ciphertext of an OAuth token (or device code, or PKCE verifier), sealed by the vault.

@@ -15,16 +15,16 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AllowlistStore, GuildStore, HeartbeatStore, HistoryStore, StoreError, StoreResult, TrackCache,
-    UserStore,
+    AllowlistStore, GuildStore, HeartbeatStore, HistoryStore, SettingsStore, StoreError,
+    StoreResult, TrackCache, UserStore,
 };
 use crate::aws::AwsError;
 use crate::clock::Clock;
 use crate::domain::records::ITEM_MAX_BYTES;
 use crate::domain::{
-    AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildState, Heartbeat, HistoryEntry,
-    LoopMode, MessageId, NowPlaying, PendingAuth, Platform, SealedBlob, Track, TrackKey, UserId,
-    UserProfile, Versioned, Volume,
+    AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildSettings, GuildState, Heartbeat,
+    HistoryEntry, LoopMode, MessageId, NowPlaying, PendingAuth, Platform, SealedBlob, Track,
+    TrackKey, UserId, UserProfile, Versioned, Volume,
 };
 use crate::names::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION_ATTRIBUTE};
 
@@ -33,6 +33,7 @@ type Item = HashMap<String, AttributeValue>;
 const GUILD_PREFIX: &str = "GUILD#";
 const SK_STATE: &str = "STATE";
 const SK_ALLOW: &str = "ALLOW";
+const SK_SETTINGS: &str = "SETTINGS";
 const SK_PROFILE: &str = "PROFILE";
 const SK_META: &str = "META";
 const PK_WORKER: &str = "WORKER";
@@ -365,6 +366,34 @@ impl AllowlistStore for DynamoStore {
             .collect::<StoreResult<Vec<_>>>()?;
         entries.sort_by_key(|e| e.guild_id);
         Ok(entries)
+    }
+}
+
+/// No `ttl` field: settings never expire.
+#[derive(Serialize, Deserialize)]
+struct SettingsItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    settings: GuildSettings,
+}
+
+#[async_trait]
+impl SettingsStore for DynamoStore {
+    async fn guild_settings(&self, guild: GuildId) -> StoreResult<GuildSettings> {
+        let item = self
+            .get::<SettingsItem>(guild_pk(guild), SK_SETTINGS)
+            .await?;
+        Ok(item.map_or_else(|| GuildSettings::new(guild), |i| i.settings))
+    }
+
+    async fn save_guild_settings(&self, settings: &GuildSettings) -> StoreResult<()> {
+        self.put(&SettingsItem {
+            pk: guild_pk(settings.guild_id),
+            sk: SK_SETTINGS.to_owned(),
+            settings: settings.clone(),
+        })
+        .await
     }
 }
 

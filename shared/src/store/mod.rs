@@ -19,8 +19,8 @@ use async_trait::async_trait;
 
 use crate::clock::Clock;
 use crate::domain::{
-    AllowEntry, CachedTrack, GuildId, GuildState, Heartbeat, HistoryEntry, QueueError, TrackKey,
-    UserId, UserProfile, Versioned,
+    AllowEntry, CachedTrack, GuildId, GuildSettings, GuildState, Heartbeat, HistoryEntry,
+    QueueError, TrackKey, UserId, UserProfile, Versioned,
 };
 use crate::retry::{Backoff, RetryPolicy};
 
@@ -68,6 +68,14 @@ pub trait AllowlistStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait SettingsStore: Send + Sync {
+    /// The guild's settings; defaults if none were saved.
+    async fn guild_settings(&self, guild: GuildId) -> StoreResult<GuildSettings>;
+    /// Replaces the guild's settings. Last writer wins: only managers change them, rarely.
+    async fn save_guild_settings(&self, settings: &GuildSettings) -> StoreResult<()>;
+}
+
+#[async_trait]
 pub trait UserStore: Send + Sync {
     /// The user's profile; a fresh one (at the stored version, or 0) if none or expired.
     async fn load_user(&self, user: UserId) -> StoreResult<Versioned<UserProfile>>;
@@ -96,12 +104,18 @@ pub trait HeartbeatStore: Send + Sync {
 
 /// Everything the bot stores, as one object to pass around.
 pub trait Store:
-    GuildStore + AllowlistStore + UserStore + HistoryStore + TrackCache + HeartbeatStore
+    GuildStore + AllowlistStore + SettingsStore + UserStore + HistoryStore + TrackCache + HeartbeatStore
 {
 }
 
 impl<T> Store for T where
-    T: GuildStore + AllowlistStore + UserStore + HistoryStore + TrackCache + HeartbeatStore
+    T: GuildStore
+        + AllowlistStore
+        + SettingsStore
+        + UserStore
+        + HistoryStore
+        + TrackCache
+        + HeartbeatStore
 {
 }
 

@@ -10,15 +10,15 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    AllowlistStore, GuildStore, HeartbeatStore, HistoryStore, StoreError, StoreResult, TrackCache,
-    UserStore,
+    AllowlistStore, GuildStore, HeartbeatStore, HistoryStore, SettingsStore, StoreError,
+    StoreResult, TrackCache, UserStore,
 };
 use crate::clock::Clock;
 use crate::domain::records::ITEM_MAX_BYTES;
 use crate::domain::{
-    AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildState, Heartbeat, HistoryEntry,
-    LoopMode, MessageId, PendingAuth, Platform, SealedBlob, TrackKey, UserId, UserProfile,
-    Versioned, Volume,
+    AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildSettings, GuildState, Heartbeat,
+    HistoryEntry, LoopMode, MessageId, PendingAuth, Platform, RoleId, SealedBlob, TrackKey, UserId,
+    UserProfile, Versioned, Volume,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -29,6 +29,12 @@ CREATE TABLE IF NOT EXISTS allowlist (
     approved_by     TEXT NOT NULL,
     approved_at_ms  INTEGER NOT NULL,
     note            TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS guild_settings (
+    guild_id           TEXT PRIMARY KEY,
+    dj_role            TEXT,
+    idle_timeout_secs  INTEGER,
+    announce_channel   TEXT
 );
 CREATE TABLE IF NOT EXISTS guild_state (
     guild_id          TEXT PRIMARY KEY,
@@ -397,6 +403,56 @@ impl AllowlistStore for SqliteStore {
         // Ids are stored as text; order numerically.
         entries.sort_by_key(|e| e.guild_id);
         Ok(entries)
+    }
+}
+
+#[async_trait]
+impl SettingsStore for SqliteStore {
+    async fn guild_settings(&self, guild: GuildId) -> StoreResult<GuildSettings> {
+        self.with_conn(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT dj_role, idle_timeout_secs, announce_channel
+                     FROM guild_settings WHERE guild_id = ?1",
+                    [guild.to_string()],
+                    |r| {
+                        Ok((
+                            r.get::<_, Option<String>>(0)?,
+                            r.get::<_, Option<i64>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((dj, idle, announce)) = row else {
+                return Ok(GuildSettings::new(guild));
+            };
+            Ok(GuildSettings {
+                guild_id: guild,
+                dj_role: parse_opt("settings", dj, RoleId::parse)?,
+                idle_timeout_secs: idle.and_then(|s| u32::try_from(s).ok()),
+                announce_channel: parse_opt("settings", announce, ChannelId::parse)?,
+            })
+        })
+        .await
+    }
+
+    async fn save_guild_settings(&self, settings: &GuildSettings) -> StoreResult<()> {
+        let s = settings.clone();
+        self.with_conn(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO guild_settings (guild_id, dj_role, idle_timeout_secs, announce_channel)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    s.guild_id.to_string(),
+                    s.dj_role.map(|r| r.to_string()),
+                    s.idle_timeout_secs.map(i64::from),
+                    s.announce_channel.map(|c| c.to_string()),
+                ],
+            )?;
+            Ok(())
+        })
+        .await
     }
 }
 
