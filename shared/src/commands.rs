@@ -175,3 +175,13 @@ mod tests {
         assert_eq!(query.max_length, Some(2048));
     }
 }
+
+/// Custom ids of the now-playing message's buttons: the worker posts them, the interactions
+/// endpoint handles the presses.
+pub mod buttons {
+    pub const PAUSE_RESUME: &str = "np:pause";
+    pub const SKIP: &str = "np:skip";
+    pub const STOP: &str = "np:stop";
+    pub const LOOP: &str = "np:loop";
+    pub const SHUFFLE: &str = "np:shuffle";
+}

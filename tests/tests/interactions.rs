@@ -1266,12 +1266,6 @@ async fn with_a_dj_role_others_may_only_touch_their_own_tracks() {
             "You can only remove tracks you added",
         ),
         (
-            313,
-            "skip",
-            vec![],
-            "Only DJs, or whoever asked for this track",
-        ),
-        (
             314,
             "volume",
             vec![int("percent", 50)],
@@ -1285,6 +1279,17 @@ async fn with_a_dj_role_others_may_only_touch_their_own_tracks() {
     }
     assert_eq!(app.state().await.version, 1);
     assert!(app.messages().await.is_empty());
+
+    // OTHER's skip of MEMBER's track is a vote, which the worker counts.
+    let vote = app
+        .interact(&command(313, Some(GUILD), OTHER, "skip", vec![]))
+        .await;
+    assert_eq!(vote, json!({"type": 5}));
+    let votes = app.messages().await;
+    assert_eq!(
+        votes[0].0["kind"],
+        json!({"type": "skip", "vote_by": OTHER.to_string()})
+    );
 
     // MEMBER asked for the tracks, so may remove and skip them without the role.
     let removed = app
@@ -1333,4 +1338,82 @@ async fn with_a_dj_role_others_may_only_touch_their_own_tracks() {
         .map(|m| m.0["kind"]["type"].clone())
         .collect();
     assert_eq!(kinds, ["queue_changed", "skip", "queue_changed", "volume"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_playing_buttons_act_like_their_commands() {
+    use timmybot_shared::commands::buttons;
+    let app = spawn_app().await;
+    app.seed(&["b1", "b2", "b3"]).await;
+    app.worker_awake().await;
+    let press = |id: u64, custom: &str| di::button(id, Some(GUILD), MEMBER, custom);
+
+    // Intents for the worker: the press defers as an update of the message it sits on.
+    assert_eq!(
+        app.interact(&press(400, buttons::PAUSE_RESUME)).await,
+        json!({"type": 6})
+    );
+    assert_eq!(
+        app.interact(&press(401, buttons::SKIP)).await,
+        json!({"type": 6})
+    );
+    assert_eq!(
+        app.interact(&press(402, buttons::STOP)).await,
+        json!({"type": 6})
+    );
+    let kinds: Vec<Value> = app
+        .messages()
+        .await
+        .into_iter()
+        .map(|m| m.0["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            json!({"type": "pause"}),
+            json!({"type": "skip"}),
+            json!({"type": "stop"})
+        ]
+    );
+
+    // Once the worker has paused, the same button resumes.
+    update_guild::<_, StoreError, _>(
+        app.store.as_ref(),
+        app.clock.as_ref(),
+        RetryPolicy::default(),
+        GuildId::new(GUILD).unwrap(),
+        |s| Ok(s.queue.pause(T0_MS)?),
+    )
+    .await
+    .unwrap();
+    app.interact(&press(403, buttons::PAUSE_RESUME)).await;
+    assert_eq!(app.messages().await[0].0["kind"], json!({"type": "resume"}));
+
+    // Loop cycles off, track, queue; shuffle shuffles. Both are changes made here.
+    assert_ephemeral(
+        &app.interact(&press(404, buttons::LOOP)).await,
+        "Loop is now **track**.",
+    );
+    assert_ephemeral(
+        &app.interact(&press(405, buttons::LOOP)).await,
+        "Loop is now **queue**.",
+    );
+    assert_eq!(app.state().await.value.queue.loop_mode().as_str(), "queue");
+    assert_ephemeral(
+        &app.interact(&press(406, buttons::SHUFFLE)).await,
+        "Shuffled 2 tracks.",
+    );
+    assert_eq!(
+        app.messages().await.len(),
+        3,
+        "one queue_changed per change"
+    );
+
+    // With the worker asleep, the presser is told it is starting.
+    app.clock.advance(60_000);
+    assert_ephemeral(
+        &app.interact(&press(407, buttons::SKIP)).await,
+        "Starting the player",
+    );
+    assert_eq!(app.desired().await, 1);
 }

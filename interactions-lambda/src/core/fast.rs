@@ -6,6 +6,7 @@ use twilight_model::application::interaction::application_command::CommandData;
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
 
 use super::{args, render, reply, CommandError, Core, Ctx};
+use timmybot_shared::commands::buttons;
 use timmybot_shared::domain::{GuildId, IntentKind, LoopMode, PlaybackIntent};
 use timmybot_shared::store::update_guild;
 
@@ -61,15 +62,7 @@ pub async fn run(
             announce(format!("Moved {} to #{to}.", render::escape_title(&moved)))
         }
         "shuffle" => {
-            core.dj_only(ctx)?;
-            let n = mutate(core, ctx, |q| {
-                if q.upcoming().len() < 2 {
-                    return Err(CommandError::User("There is nothing to shuffle.".into()));
-                }
-                q.shuffle(&mut rand::rng());
-                Ok(q.upcoming().len())
-            })
-            .await?;
+            let n = shuffle(core, ctx).await?;
             announce(format!("Shuffled {n} tracks."))
         }
         "clear" => {
@@ -100,6 +93,33 @@ pub async fn run(
     Ok(Some(response))
 }
 
+/// The now-playing message's loop and shuffle buttons: changes like the commands', each
+/// confirmed to the presser alone.
+pub async fn button(
+    core: &Core,
+    ctx: &Ctx,
+    custom_id: &str,
+) -> Result<Option<InteractionResponse>, CommandError> {
+    let text = match custom_id {
+        buttons::LOOP => {
+            core.dj_only(ctx)?;
+            let mode = mutate(core, ctx, |q| {
+                let next = q.loop_mode().next();
+                q.set_loop(next);
+                Ok(next)
+            })
+            .await?;
+            format!("Loop is now **{}**.", mode.as_str())
+        }
+        buttons::SHUFFLE => {
+            let n = shuffle(core, ctx).await?;
+            format!("Shuffled {n} tracks.")
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(reply::ephemeral(text)))
+}
+
 /// A press of a `/queue` page button: the same message, another page.
 pub async fn queue_page_button(
     core: &Core,
@@ -116,6 +136,19 @@ pub async fn queue_page_button(
             core.ports.clock.now_ms(),
         )),
     })
+}
+
+/// Shuffles the upcoming tracks (DJs only); returns how many.
+async fn shuffle(core: &Core, ctx: &Ctx) -> Result<usize, CommandError> {
+    core.dj_only(ctx)?;
+    mutate(core, ctx, |q| {
+        if q.upcoming().len() < 2 {
+            return Err(CommandError::User("There is nothing to shuffle.".into()));
+        }
+        q.shuffle(&mut rand::rng());
+        Ok(q.upcoming().len())
+    })
+    .await
 }
 
 /// One versioned change of the queue, then the nudge to the worker.

@@ -229,12 +229,19 @@ impl Core {
                 }))
             }
             (InteractionType::MessageComponent, Some(InteractionData::MessageComponent(data))) => {
-                match data.custom_id.strip_prefix(render::QUEUE_PAGE) {
-                    Some(page) => fast::queue_page_button(self, guild, page).await,
-                    None => Ok(reply::ephemeral(
-                        "That button isn't something this version of TimmyBot knows.",
-                    )),
+                if let Some(page) = data.custom_id.strip_prefix(render::QUEUE_PAGE) {
+                    return fast::queue_page_button(self, guild, page).await;
                 }
+                if let Some(response) = fast::button(self, &ctx, &data.custom_id).await? {
+                    return Ok(response);
+                }
+                Ok(worker::button(self, &ctx, &data.custom_id)
+                    .await?
+                    .unwrap_or_else(|| {
+                        reply::ephemeral(
+                            "That button isn't something this version of TimmyBot knows.",
+                        )
+                    }))
             }
             (
                 InteractionType::ApplicationCommandAutocomplete,

@@ -6,6 +6,7 @@ use twilight_model::application::interaction::application_command::CommandData;
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
 
 use super::{args, reply, CommandError, Core, Ctx};
+use timmybot_shared::commands::buttons;
 use timmybot_shared::domain::intent::QUERY_MAX;
 use timmybot_shared::domain::{IntentKind, PlaybackIntent, Position, Volume};
 
@@ -48,16 +49,7 @@ pub async fn run(
                 voice_channel_id: in_voice(core, ctx).await?,
             }
         }
-        "skip" => {
-            let state = core.ports.store.load_guild(ctx.guild).await?.value;
-            let np = state.queue.now_playing().ok_or_else(nothing_playing)?;
-            if !core.is_dj(ctx) && np.track.requester != ctx.member.user {
-                return Err(CommandError::User(
-                    "Only DJs, or whoever asked for this track, can skip it.".into(),
-                ));
-            }
-            IntentKind::Skip
-        }
+        "skip" => skip_kind(core, ctx).await?,
         "pause" | "resume" | "seek" => {
             core.dj_only(ctx)?;
             let state = core.ports.store.load_guild(ctx.guild).await?.value;
@@ -103,7 +95,55 @@ pub async fn run(
         }
         _ => return Ok(None),
     };
-    send(core, ctx, kind).await.map(Some)
+    send(core, ctx, kind, Origin::Command).await.map(Some)
+}
+
+/// Where the action came from: a slash command gets its own reply, a button press
+/// updates the message it sits on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Command,
+    Button,
+}
+
+/// A DJ's or the requester's skip; anyone else's press is a vote.
+async fn skip_kind(core: &Core, ctx: &Ctx) -> Result<IntentKind, CommandError> {
+    let state = core.ports.store.load_guild(ctx.guild).await?.value;
+    let np = state.queue.now_playing().ok_or_else(nothing_playing)?;
+    let vote = !core.is_dj(ctx) && np.track.requester != ctx.member.user;
+    Ok(IntentKind::Skip {
+        vote_by: vote.then_some(ctx.member.user),
+    })
+}
+
+/// The now-playing message's pause, skip and stop buttons.
+pub async fn button(
+    core: &Core,
+    ctx: &Ctx,
+    custom_id: &str,
+) -> Result<Option<InteractionResponse>, CommandError> {
+    let kind = match custom_id {
+        buttons::SKIP => skip_kind(core, ctx).await?,
+        buttons::PAUSE_RESUME => {
+            core.dj_only(ctx)?;
+            let state = core.ports.store.load_guild(ctx.guild).await?.value;
+            match state
+                .queue
+                .now_playing()
+                .ok_or_else(nothing_playing)?
+                .paused
+            {
+                true => IntentKind::Resume,
+                false => IntentKind::Pause,
+            }
+        }
+        buttons::STOP => {
+            core.dj_only(ctx)?;
+            IntentKind::Stop
+        }
+        _ => return Ok(None),
+    };
+    send(core, ctx, kind, Origin::Button).await.map(Some)
 }
 
 fn nothing_playing() -> CommandError {
@@ -126,6 +166,7 @@ async fn send(
     core: &Core,
     ctx: &Ctx,
     kind: IntentKind,
+    origin: Origin,
 ) -> Result<InteractionResponse, CommandError> {
     let now = core.ports.clock.now_ms();
     let awake = core
@@ -139,7 +180,10 @@ async fn send(
     core.ports.bus.publish(&intent).await?;
     if awake {
         return Ok(InteractionResponse {
-            kind: InteractionResponseType::DeferredChannelMessageWithSource,
+            kind: match origin {
+                Origin::Command => InteractionResponseType::DeferredChannelMessageWithSource,
+                Origin::Button => InteractionResponseType::DeferredUpdateMessage,
+            },
             data: None,
         });
     }
@@ -149,7 +193,10 @@ async fn send(
             tracing::warn!(guild = %ctx.guild, error = %err, "could not wake the worker");
         }
     }
-    Ok(reply::visible(STARTING))
+    Ok(match origin {
+        Origin::Command => reply::visible(STARTING),
+        Origin::Button => reply::ephemeral(STARTING),
+    })
 }
 
 /// `83`, `1:23` or `1:02:03` to milliseconds.

@@ -123,7 +123,12 @@ pub enum IntentKind {
         #[serde(default)]
         position: Position,
     },
-    Skip,
+    /// From a DJ or the track's requester, a skip; with `vote_by`, one member's vote to skip,
+    /// which the worker counts against the listeners in the channel.
+    Skip {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vote_by: Option<UserId>,
+    },
     Stop,
     Pause,
     Resume,
@@ -158,7 +163,7 @@ impl IntentKind {
     pub fn name(&self) -> &'static str {
         match self {
             IntentKind::Play { .. } => "play",
-            IntentKind::Skip => "skip",
+            IntentKind::Skip { .. } => "skip",
             IntentKind::Stop => "stop",
             IntentKind::Pause => "pause",
             IntentKind::Resume => "resume",
@@ -296,7 +301,10 @@ mod tests {
                 voice_channel_id: ChannelId::new(3).unwrap(),
                 position: Position::Next,
             },
-            IntentKind::Skip,
+            IntentKind::Skip { vote_by: None },
+            IntentKind::Skip {
+                vote_by: Some(UserId::new(4).unwrap()),
+            },
             IntentKind::Stop,
             IntentKind::Pause,
             IntentKind::Resume,
@@ -312,7 +320,11 @@ mod tests {
             IntentKind::Leave,
             IntentKind::QueueChanged,
         ];
-        assert_eq!(kinds.len(), IntentKind::NAMES.len());
+        assert_eq!(
+            kinds.len(),
+            IntentKind::NAMES.len() + 1,
+            "skip twice: plain and a vote"
+        );
         for kind in kinds {
             let name = kind.name();
             let intent = PlaybackIntent::new(IntentId::generate(), g, 5, kind);
@@ -373,7 +385,7 @@ mod tests {
         let body = r#"{"v":1,"id":"a","guild_id":"1","issued_at_ms":0,"kind":{"type":"skip","by":"2"},"trace":"x"}"#;
         assert_eq!(
             PlaybackIntent::decode(body.as_bytes()).unwrap().kind,
-            IntentKind::Skip
+            IntentKind::Skip { vote_by: None }
         );
     }
 

@@ -51,6 +51,15 @@ impl LoopMode {
         }
     }
 
+    /// The next mode in the order a loop button cycles: off, track, queue.
+    pub fn next(self) -> Self {
+        match self {
+            LoopMode::Off => LoopMode::Track,
+            LoopMode::Track => LoopMode::Queue,
+            LoopMode::Queue => LoopMode::Off,
+        }
+    }
+
     pub fn parse(input: &str) -> Option<Self> {
         [LoopMode::Off, LoopMode::Track, LoopMode::Queue]
             .into_iter()
