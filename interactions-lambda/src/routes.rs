@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use twilight_model::application::interaction::Interaction;
 
 use crate::core::Core;
-use crate::verify::Verifier;
+use crate::verify::{Verifier, VerifyError};
 
 /// Discord's interaction payloads are a few KiB; anything far larger is not one.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -37,24 +37,44 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Why a request was turned away at the edge, before any command logic ran.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// 401: Discord probes endpoints with bad signatures.
+    Unverified(VerifyError),
+    /// 400: signed, but not an interaction.
+    NotAnInteraction,
+}
+
+/// The edge's whole check, free of HTTP types: the signature over the raw body, then
+/// twilight-model's parse. Fuzzed (`fuzz/`).
+pub fn admit(
+    verifier: &Verifier,
+    signature: Option<&str>,
+    timestamp: Option<&str>,
+    body: &[u8],
+    now_secs: u64,
+) -> Result<Interaction, Rejection> {
+    verifier
+        .verify(signature, timestamp, body, now_secs)
+        .map_err(Rejection::Unverified)?;
+    serde_json::from_slice(body).map_err(|_| Rejection::NotAnInteraction)
+}
+
 async fn interactions(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let now_secs = app.clock.now_ms() / 1000;
-    if let Err(err) = app.verifier.verify(
-        header("x-signature-ed25519"),
-        header("x-signature-timestamp"),
-        &body,
-        now_secs,
-    ) {
-        tracing::info!(reason = %err, "refused an unverified request");
-        return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
-    }
-    let interaction: Interaction = match serde_json::from_slice(&body) {
-        Ok(i) => i,
-        Err(err) => {
-            tracing::info!(error = %err, "signed body is not an interaction");
-            return (StatusCode::BAD_REQUEST, "not an interaction").into_response();
+    let signature = header("x-signature-ed25519");
+    let timestamp = header("x-signature-timestamp");
+    match admit(&app.verifier, signature, timestamp, &body, now_secs) {
+        Ok(interaction) => Json(app.core.handle(&interaction).await).into_response(),
+        Err(Rejection::Unverified(err)) => {
+            tracing::info!(reason = %err, "refused an unverified request");
+            (StatusCode::UNAUTHORIZED, "invalid request signature").into_response()
         }
-    };
-    Json(app.core.handle(&interaction).await).into_response()
+        Err(Rejection::NotAnInteraction) => {
+            tracing::info!("signed body is not an interaction");
+            (StatusCode::BAD_REQUEST, "not an interaction").into_response()
+        }
+    }
 }

@@ -24,6 +24,7 @@ use timmybot_shared::store::dynamo::DynamoStore;
 use timmybot_tests::aws;
 use timmybot_tests::backends::T0_MS;
 use timmybot_tests::discord::rest::{FakeRest, RunningRest};
+use timmybot_tests::faults::LossyProxy;
 use timmybot_tests::interactions::{self as di, command, subcommand};
 
 const NOW: u64 = T0_MS / 1000;
@@ -34,6 +35,7 @@ const EPHEMERAL: u64 = 1 << 6;
 
 struct TestApp {
     router: Router,
+    proxy: LossyProxy,
     store: Arc<DynamoStore>,
     clock: Arc<ManualClock>,
     rest: RunningRest,
@@ -61,12 +63,19 @@ async fn spawn_app_limited(per_window: usize) -> TestApp {
     let queue_url =
         aws::create_fifo_queue(&sqs, &aws::unique("intents"), Duration::from_secs(30)).await;
     let clock = Arc::new(ManualClock::new(T0_MS));
+    // The app's own AWS traffic goes through a proxy that records each operation, so tests
+    // can count writes on the wire; set-up and assertions talk to moto directly.
+    let proxy = LossyProxy::start(aws::shared().addr(), b"no-fault-injected").await;
+    let via = aws::sdk_config_for(&proxy.endpoint()).await;
     let store = Arc::new(DynamoStore::new(
-        dynamo.clone(),
+        aws_sdk_dynamodb::Client::new(&via),
         table.clone(),
         clock.clone(),
     ));
-    let bus = Arc::new(SqsBus::new(sqs.clone(), queue_url.clone()));
+    let bus = Arc::new(SqsBus::new(
+        aws_sdk_sqs::Client::new(&via),
+        queue_url.clone(),
+    ));
     let rest = FakeRest::start().await;
     let ecs = aws_sdk_ecs::Client::new(&config);
     let (cluster, service) = (aws::unique("cluster"), aws::unique("worker"));
@@ -77,7 +86,7 @@ async fn spawn_app_limited(per_window: usize) -> TestApp {
         clock: clock.clone(),
         voice: Arc::new(RestVoiceLookup::new(rest.client())),
         waker: Some(Arc::new(EcsWaker::new(
-            ecs.clone(),
+            aws_sdk_ecs::Client::new(&via),
             cluster.clone(),
             service.clone(),
         ))),
@@ -95,6 +104,7 @@ async fn spawn_app_limited(per_window: usize) -> TestApp {
     };
     TestApp {
         router: router(Arc::new(app)),
+        proxy,
         store,
         clock,
         rest,
@@ -155,7 +165,31 @@ impl TestApp {
             .len()
     }
 
+    /// AWS write operations the app has sent so far: table writes, intents, wake-ups.
+    fn writes(&self) -> Vec<String> {
+        const WRITES: [&str; 8] = [
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "BatchWriteItem",
+            "TransactWriteItems",
+            "SendMessage",
+            "SendMessageBatch",
+            "UpdateService",
+        ];
+        self.proxy
+            .operations()
+            .into_iter()
+            .filter(|op| WRITES.iter().any(|w| op.ends_with(&format!(".{w}"))))
+            .collect()
+    }
+
     async fn assert_untouched(&self, what: &str) {
+        assert_eq!(
+            self.writes(),
+            Vec::<String>::new(),
+            "{what}: the app sent writes"
+        );
         assert!(
             self.items().await.is_empty(),
             "{what}: the table was written"
@@ -324,6 +358,9 @@ async fn an_unlisted_guild_or_a_dm_gets_the_request_access_message_and_nothing_e
     let sneaky = app.interact(&allowlist_add(7, Some(GUILD), MEMBER)).await;
     assert_ephemeral(&sneaky, "isn't enabled");
     app.assert_untouched("unlisted guild").await;
+    // The counter does see writes: an owner's approval is exactly one.
+    app.interact(&allowlist_add(8, Some(GUILD), OWNER)).await;
+    assert_eq!(app.writes(), ["DynamoDB_20120810.PutItem"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
