@@ -194,6 +194,14 @@ impl Core {
             });
         };
 
+        // Autocomplete runs on every keystroke: answer it before the settings read below.
+        if interaction.kind == InteractionType::ApplicationCommandAutocomplete {
+            return match command {
+                Some(data) if data.name == "play" => autocomplete::play(self, guild, data).await,
+                _ => Ok(reply::no_choices()),
+            };
+        }
+
         let ctx = Ctx {
             intent_id: IntentId::parse(&interaction.id.to_string())
                 .map_err(|e| CommandError::User(e.to_string()))?,
@@ -243,11 +251,6 @@ impl Core {
                         )
                     }))
             }
-            (
-                InteractionType::ApplicationCommandAutocomplete,
-                Some(InteractionData::ApplicationCommand(data)),
-            ) if data.name == "play" => autocomplete::play(self, guild, data).await,
-            (InteractionType::ApplicationCommandAutocomplete, _) => Ok(reply::no_choices()),
             _ => Ok(reply::ephemeral(
                 "That isn't something this version of TimmyBot knows.",
             )),
