@@ -13,9 +13,6 @@ use timmybot_shared::store::SharedStore;
 
 use crate::args::AllowlistCommand;
 
-/// Longest note kept; it is for people, not a document store.
-const NOTE_MAX: usize = 200;
-
 pub async fn run(cmd: AllowlistCommand, out: &mut impl Write) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open_store(clock.clone()).await?;
@@ -30,14 +27,8 @@ pub async fn run(cmd: AllowlistCommand, out: &mut impl Write) -> anyhow::Result<
                     )
                 })?,
             };
-            let note: String = add.note.trim().chars().take(NOTE_MAX).collect();
             store
-                .allow(&AllowEntry {
-                    guild_id: add.guild,
-                    approved_by: by,
-                    approved_at_ms: clock.now_ms(),
-                    note,
-                })
+                .allow(&AllowEntry::new(add.guild, by, clock.now_ms(), &add.note))
                 .await?;
             writeln!(out, "allowed guild {}", add.guild)?;
         }

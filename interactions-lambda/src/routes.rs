@@ -22,7 +22,6 @@ pub const HEALTH_PATH: &str = "/health";
 pub struct App {
     pub verifier: Verifier,
     pub core: Core,
-    pub clock: Arc<dyn timmybot_shared::clock::Clock>,
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -63,7 +62,7 @@ pub fn admit(
 
 async fn interactions(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let now_secs = app.clock.now_ms() / 1000;
+    let now_secs = app.core.clock().now_ms() / 1000;
     let signature = header("x-signature-ed25519");
     let timestamp = header("x-signature-timestamp");
     match admit(&app.verifier, signature, timestamp, &body, now_secs) {

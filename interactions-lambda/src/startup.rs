@@ -39,7 +39,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Router> {
     let ports = Ports {
         store,
         bus,
-        clock: clock.clone(),
+        clock,
         voice: Arc::new(RestVoiceLookup::new(http)),
         waker,
     };
@@ -47,6 +47,5 @@ pub async fn build(settings: Settings) -> anyhow::Result<Router> {
     Ok(router(Arc::new(App {
         verifier: settings.verifier,
         core,
-        clock,
     })))
 }

@@ -100,7 +100,6 @@ async fn spawn_app_limited(per_window: usize) -> TestApp {
     let app = App {
         verifier: Verifier::from_hex(&di::public_key_hex()).unwrap(),
         core,
-        clock: clock.clone(),
     };
     TestApp {
         router: router(Arc::new(app)),

@@ -11,8 +11,6 @@ use super::Core;
 use timmybot_shared::domain::{AllowEntry, GuildId, UserId};
 use timmybot_shared::store::StoreError;
 
-/// Longest note kept; it is for people, not a document store.
-const NOTE_MAX: usize = 200;
 /// Entries shown by `list`, to stay inside Discord's 2,000-character message limit.
 const LIST_MAX: usize = 40;
 
@@ -37,20 +35,14 @@ pub async fn allowlist(
                 Ok(g) => g,
                 Err(msg) => return Ok(ephemeral(msg)),
             };
-            let note: String = string(args, "note")
-                .unwrap_or_default()
-                .trim()
-                .chars()
-                .take(NOTE_MAX)
-                .collect();
             core.ports
                 .store
-                .allow(&AllowEntry {
-                    guild_id: guild,
-                    approved_by: owner,
-                    approved_at_ms: core.ports.clock.now_ms(),
-                    note,
-                })
+                .allow(&AllowEntry::new(
+                    guild,
+                    owner,
+                    core.ports.clock.now_ms(),
+                    string(args, "note").unwrap_or_default(),
+                ))
                 .await?;
             Ok(ephemeral(format!("Guild `{guild}` may now use TimmyBot.")))
         }

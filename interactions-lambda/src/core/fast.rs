@@ -45,7 +45,7 @@ pub async fn run(
                 Ok(q.remove(position)?)
             })
             .await?;
-            announce(format!(
+            reply::visible(format!(
                 "Removed {} (was #{position}).",
                 render::escape_title(&removed)
             ))
@@ -59,11 +59,11 @@ pub async fn run(
                 Ok(q.upcoming()[to - 1].clone())
             })
             .await?;
-            announce(format!("Moved {} to #{to}.", render::escape_title(&moved)))
+            reply::visible(format!("Moved {} to #{to}.", render::escape_title(&moved)))
         }
         "shuffle" => {
             let n = shuffle(core, ctx).await?;
-            announce(format!("Shuffled {n} tracks."))
+            reply::visible(format!("Shuffled {n} tracks."))
         }
         "clear" => {
             core.dj_only(ctx)?;
@@ -72,7 +72,7 @@ pub async fn run(
                 n => Ok(n),
             })
             .await?;
-            announce(format!("Cleared {n} tracks. The current one plays on."))
+            reply::visible(format!("Cleared {n} tracks. The current one plays on."))
         }
         "loop" => {
             core.dj_only(ctx)?;
@@ -86,7 +86,7 @@ pub async fn run(
                 Ok(())
             })
             .await?;
-            announce(format!("Loop is now **{}**.", mode.as_str()))
+            reply::visible(format!("Loop is now **{}**.", mode.as_str()))
         }
         _ => return Ok(None),
     };
@@ -185,14 +185,4 @@ fn visible(
         kind: InteractionResponseType::ChannelMessageWithSource,
         data: Some(data),
     }
-}
-
-/// A change everyone in the channel should see.
-fn announce(text: String) -> InteractionResponse {
-    visible(
-        twilight_util::builder::InteractionResponseDataBuilder::new()
-            .content(text)
-            .allowed_mentions(twilight_model::channel::message::AllowedMentions::default())
-            .build(),
-    )
 }

@@ -110,6 +110,11 @@ impl Core {
         }
     }
 
+    /// The core's clock; the edge checks request timestamps against the same time.
+    pub fn clock(&self) -> &dyn Clock {
+        self.ports.clock.as_ref()
+    }
+
     /// Sets how many commands a user may send per 10 s (default [`ratelimit::LIMIT`]).
     pub fn with_rate_limit(mut self, per_window: usize) -> Self {
         self.limiter = ratelimit::RateLimiter::new(per_window);

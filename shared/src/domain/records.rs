@@ -59,6 +59,9 @@ impl GuildState {
     }
 }
 
+/// Longest allowlist note kept: it is for people, not a document store.
+pub const NOTE_MAX: usize = 200;
+
 /// A guild the bot may serve: the `GUILD#<id>` / `ALLOW` item. It never expires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllowEntry {
@@ -83,6 +86,18 @@ pub struct GuildSettings {
     /// Where now-playing messages go; the channel of the command if unset.
     #[serde(default)]
     pub announce_channel: Option<ChannelId>,
+}
+
+impl AllowEntry {
+    /// An approval; the note is trimmed and cut to [`NOTE_MAX`] characters.
+    pub fn new(guild_id: GuildId, approved_by: UserId, approved_at_ms: u64, note: &str) -> Self {
+        Self {
+            guild_id,
+            approved_by,
+            approved_at_ms,
+            note: note.trim().chars().take(NOTE_MAX).collect(),
+        }
+    }
 }
 
 impl GuildSettings {
@@ -229,6 +244,19 @@ mod tests {
             ..UserProfile::new(UserId::new(1).unwrap())
         };
         assert_eq!(u.expires_at_ms(), 5 + 30 * 86_400_000);
+    }
+
+    #[test]
+    fn an_allowlist_note_is_trimmed_and_bounded() {
+        let (g, u) = (GuildId::new(1).unwrap(), UserId::new(2).unwrap());
+        assert_eq!(AllowEntry::new(g, u, 0, "  friends ").note, "friends");
+        assert_eq!(
+            AllowEntry::new(g, u, 0, &"n".repeat(500))
+                .note
+                .chars()
+                .count(),
+            NOTE_MAX
+        );
     }
 
     #[test]
