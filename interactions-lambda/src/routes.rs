@@ -16,8 +16,8 @@ use crate::verify::{Verifier, VerifyError};
 /// Discord's interaction payloads are a few KiB; anything far larger is not one.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-pub const INTERACTIONS_PATH: &str = "/interactions";
-pub const HEALTH_PATH: &str = "/health";
+pub const INTERACTIONS_PATH: &str = timmybot_shared::names::routes::INTERACTIONS;
+pub const HEALTH_PATH: &str = timmybot_shared::names::routes::HEALTH;
 
 pub struct App {
     pub verifier: Verifier,

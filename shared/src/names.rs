@@ -19,6 +19,69 @@ pub mod env {
     /// `host:port` of a plain-HTTP stand-in for Discord's REST API: the offline fake
     /// Discord. Never set in production.
     pub const DISCORD_REST_PROXY: &str = "DISCORD_REST_PROXY";
+    /// `host:port` of a plain-WS stand-in for Discord's gateway (twilight's `proxy_url`).
+    /// Tests only, like [`DISCORD_REST_PROXY`].
+    pub const DISCORD_GATEWAY_PROXY: &str = "DISCORD_GATEWAY_PROXY";
+    /// The yt-dlp executable (default `yt-dlp` on `PATH`).
+    pub const YTDLP_PATH: &str = "YTDLP_PATH";
+    /// Where the worker serves `GET /health` and `GET /stats` (default `127.0.0.1:8081`).
+    pub const WORKER_HEALTH_ADDR: &str = "WORKER_HEALTH_ADDR";
+    /// Embedded mode only: the directory local files may be played from.
+    pub const MUSIC_DIR: &str = "MUSIC_DIR";
+    /// Spotify client-credentials app, for link metadata. Usually from the secret.
+    pub const SPOTIFY_CLIENT_ID: &str = "SPOTIFY_CLIENT_ID";
+    pub const SPOTIFY_CLIENT_SECRET: &str = "SPOTIFY_CLIENT_SECRET";
+    /// The shard range this worker owns (DESIGN.md "When one worker is not enough").
+    pub const SHARD_COUNT: &str = "SHARD_COUNT";
+    pub const SHARD_FIRST: &str = "SHARD_FIRST";
+    pub const SHARD_LAST: &str = "SHARD_LAST";
+
+    /// What the interactions Lambda reads; template.yaml must set the required ones.
+    pub const INTERACTIONS: &[&str] = &[
+        DISCORD_APPLICATION_ID,
+        DISCORD_PUBLIC_KEY,
+        DISCORD_TOKEN,
+        SECRET_ID,
+        STORE,
+        TABLE_NAME,
+        INTENT_QUEUE_URL,
+        WORKER_CLUSTER,
+        WORKER_SERVICE,
+        BOT_OWNER_IDS,
+    ];
+
+    /// What the voice worker reads.
+    pub const WORKER: &[&str] = &[
+        DISCORD_APPLICATION_ID,
+        DISCORD_TOKEN,
+        SECRET_ID,
+        STORE,
+        TABLE_NAME,
+        INTENT_QUEUE_URL,
+        WORKER_CLUSTER,
+        WORKER_SERVICE,
+        IDLE_LEAVE,
+        IDLE_SHUTDOWN,
+        YTDLP_PATH,
+        WORKER_HEALTH_ADDR,
+        SPOTIFY_CLIENT_ID,
+        SPOTIFY_CLIENT_SECRET,
+        SHARD_COUNT,
+        SHARD_FIRST,
+        SHARD_LAST,
+    ];
+}
+
+/// Keys of the one Secrets Manager secret that are not also env vars.
+pub mod secret {
+    /// 32 random bytes, base64: seals users' OAuth tokens (XChaCha20-Poly1305).
+    pub const TOKEN_VAULT_KEY: &str = "token_vault_key";
+}
+
+/// HTTP routes the interactions router serves.
+pub mod routes {
+    pub const INTERACTIONS: &str = "/interactions";
+    pub const HEALTH: &str = "/health";
 }
 
 /// The single DynamoDB table's layout.
