@@ -7,6 +7,7 @@
 //! - [`clock`], [`retry`]: time as a port, and the bounded retry both stores share.
 //! - [`secrets`]: settings from the one Secrets Manager secret.
 //! - [`names`]: names the code, template and tests must agree on.
+//! - `sources` (feature `sources`): queries to tracks, tracks to audio, behind the SSRF guard.
 
 pub mod aws;
 pub mod bus;
@@ -16,4 +17,6 @@ pub mod domain;
 pub mod names;
 pub mod retry;
 pub mod secrets;
+#[cfg(feature = "sources")]
+pub mod sources;
 pub mod store;

@@ -151,6 +151,8 @@ async fn state_round_trips_every_field(b: StoreUnderTest) {
             st.voice_channel_id = Some(ChannelId::new(11).unwrap());
             st.text_channel_id = Some(ChannelId::new(12).unwrap());
             st.np_message_id = Some(MessageId::new(13).unwrap());
+            st.marks.record("intent-1");
+            st.marks.vote_skip(UserId::new(14).unwrap());
             Ok(())
         },
     )
@@ -161,6 +163,8 @@ async fn state_round_trips_every_field(b: StoreUnderTest) {
     let loaded = b.store.load_guild(g).await.unwrap();
     assert_eq!(loaded.version, 1);
     assert_eq!(loaded.value, updated.record);
+    assert!(loaded.value.marks.has_applied("intent-1"));
+    assert_eq!(loaded.value.marks.skip_votes().len(), 1);
     assert_eq!(
         loaded
             .value

@@ -15,6 +15,6 @@ pub use queue::{
 };
 pub use records::{
     AllowEntry, CachedTrack, GuildSettings, GuildState, Heartbeat, HistoryEntry, PendingAuth,
-    SealedBlob, UserProfile, Versioned,
+    SealedBlob, UserProfile, Versioned, WorkerMarks, APPLIED_MAX,
 };
 pub use track::{Platform, Track, TrackError, TrackKey};

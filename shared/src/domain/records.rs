@@ -31,6 +31,54 @@ pub struct Versioned<T> {
     pub version: u64,
 }
 
+/// How many applied intent ids a guild remembers. SQS FIFO redelivers within the visibility
+/// timeout and dedups for 5 minutes, so a few dozen cover any redelivery of one guild's intents.
+pub const APPLIED_MAX: usize = 64;
+
+/// The worker's bookkeeping on a guild: intents already applied, and skip votes on the
+/// current track. Written in the same conditional write as the queue change it records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerMarks {
+    #[serde(default)]
+    applied: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    skip_votes: Vec<UserId>,
+}
+
+impl WorkerMarks {
+    pub fn has_applied(&self, id: &str) -> bool {
+        self.applied.iter().any(|a| a == id)
+    }
+
+    /// Records `id`, forgetting the oldest beyond [`APPLIED_MAX`].
+    pub fn record(&mut self, id: &str) {
+        if self.has_applied(id) {
+            return;
+        }
+        if self.applied.len() >= APPLIED_MAX {
+            self.applied.remove(0);
+        }
+        self.applied.push(id.to_owned());
+    }
+
+    pub fn skip_votes(&self) -> &[UserId] {
+        &self.skip_votes
+    }
+
+    /// Adds a vote; returns the number of distinct voters.
+    pub fn vote_skip(&mut self, user: UserId) -> usize {
+        if !self.skip_votes.contains(&user) {
+            self.skip_votes.push(user);
+        }
+        self.skip_votes.len()
+    }
+
+    /// A new track starts with no votes.
+    pub fn clear_votes(&mut self) {
+        self.skip_votes.clear();
+    }
+}
+
 /// One guild's playback state: the `GUILD#<id>` / `STATE` item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuildState {
@@ -40,6 +88,8 @@ pub struct GuildState {
     pub text_channel_id: Option<ChannelId>,
     pub np_message_id: Option<MessageId>,
     pub last_active_ms: u64,
+    /// What the worker has already done, so a redelivered intent changes nothing twice.
+    pub marks: WorkerMarks,
 }
 
 impl GuildState {
@@ -51,6 +101,7 @@ impl GuildState {
             text_channel_id: None,
             np_message_id: None,
             last_active_ms: 0,
+            marks: WorkerMarks::default(),
         }
     }
 
@@ -230,6 +281,25 @@ mod tests {
     fn sealed_blobs_never_print_their_bytes() {
         let blob = SealedBlob(b"secret-token".to_vec());
         assert_eq!(format!("{blob:?}"), "SealedBlob(12 bytes)");
+    }
+
+    #[test]
+    fn marks_remember_the_latest_ids_and_distinct_votes() {
+        let mut m = WorkerMarks::default();
+        for i in 0..APPLIED_MAX + 3 {
+            m.record(&format!("id{i}"));
+        }
+        m.record("id10");
+        assert!(!m.has_applied("id0"), "the oldest are forgotten");
+        assert!(!m.has_applied("id2"));
+        assert!(m.has_applied("id3"));
+        assert!(m.has_applied(&format!("id{}", APPLIED_MAX + 2)));
+        let u = UserId::new(7).unwrap();
+        assert_eq!(m.vote_skip(u), 1);
+        assert_eq!(m.vote_skip(u), 1, "one vote per member");
+        assert_eq!(m.vote_skip(UserId::new(8).unwrap()), 2);
+        m.clear_votes();
+        assert!(m.skip_votes().is_empty());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::aws::AwsError;
 use crate::clock::Clock;
 use crate::domain::records::ITEM_MAX_BYTES;
 use crate::domain::{
-    AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildSettings, GuildState, Heartbeat,
+    AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildSettings, GuildState, WorkerMarks, Heartbeat,
     HistoryEntry, LoopMode, MessageId, NowPlaying, PendingAuth, Platform, SealedBlob, Track,
     TrackKey, UserId, UserProfile, Versioned, Volume,
 };
@@ -230,6 +230,8 @@ struct StateItem {
     text_channel_id: Option<ChannelId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     np_message_id: Option<MessageId>,
+    #[serde(default)]
+    marks: WorkerMarks,
     version: u64,
     write_id: String,
     last_active: u64,
@@ -259,6 +261,7 @@ impl GuildStore for DynamoStore {
                 text_channel_id: item.text_channel_id,
                 np_message_id: item.np_message_id,
                 last_active_ms: item.last_active,
+                marks: item.marks,
             },
             version: item.version,
         })
@@ -275,6 +278,7 @@ impl GuildStore for DynamoStore {
             voice_channel_id: state.voice_channel_id,
             text_channel_id: state.text_channel_id,
             np_message_id: state.np_message_id,
+            marks: state.marks.clone(),
             version: expected + 1,
             write_id: new_write_id(),
             last_active: state.last_active_ms,

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS guild_state (
     voice_channel_id  TEXT,
     text_channel_id   TEXT,
     np_message_id     TEXT,
+    marks             TEXT NOT NULL DEFAULT '{}',
     last_active_ms    INTEGER NOT NULL,
     expires_at_ms     INTEGER NOT NULL
 );
@@ -245,7 +246,7 @@ impl GuildStore for SqliteStore {
             let row = c
                 .query_row(
                     "SELECT version, expires_at_ms, upcoming, now_playing, loop_mode, volume,
-                            voice_channel_id, text_channel_id, np_message_id, last_active_ms
+                            voice_channel_id, text_channel_id, np_message_id, last_active_ms, marks
                      FROM guild_state WHERE guild_id = ?1",
                     [guild.to_string()],
                     |r| {
@@ -260,12 +261,24 @@ impl GuildStore for SqliteStore {
                             r.get::<_, Option<String>>(7)?,
                             r.get::<_, Option<String>>(8)?,
                             r.get::<_, i64>(9)?,
+                            r.get::<_, String>(10)?,
                         ))
                     },
                 )
                 .optional()?;
-            let Some((version, expires, upcoming, np, loop_mode, volume, voice, text, msg, active)) =
-                row
+            let Some((
+                version,
+                expires,
+                upcoming,
+                np,
+                loop_mode,
+                volume,
+                voice,
+                text,
+                msg,
+                active,
+                marks,
+            )) = row
             else {
                 return Ok(Versioned {
                     value: GuildState::new(guild),
@@ -294,6 +307,7 @@ impl GuildStore for SqliteStore {
                     text_channel_id: parse_opt("text channel", text, ChannelId::parse)?,
                     np_message_id: parse_opt("message", msg, MessageId::parse)?,
                     last_active_ms: from_sql(active),
+                    marks: unjson("marks", &marks)?,
                 },
                 version,
             })
@@ -316,6 +330,7 @@ impl GuildStore for SqliteStore {
         let voice = state.voice_channel_id.map(|c| c.to_string());
         let text = state.text_channel_id.map(|c| c.to_string());
         let msg = state.np_message_id.map(|m| m.to_string());
+        let marks = json(&state.marks)?;
         let active = to_sql(state.last_active_ms);
         let expires = to_sql(state.expires_at_ms());
         self.with_conn(move |c| {
@@ -323,14 +338,17 @@ impl GuildStore for SqliteStore {
                 c,
                 "INSERT INTO guild_state (guild_id, upcoming, now_playing, loop_mode, volume,
                      voice_channel_id, text_channel_id, np_message_id, last_active_ms,
-                     expires_at_ms, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     expires_at_ms, marks, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (guild_id) DO NOTHING",
                 "UPDATE guild_state SET upcoming = ?2, now_playing = ?3, loop_mode = ?4,
                      volume = ?5, voice_channel_id = ?6, text_channel_id = ?7,
-                     np_message_id = ?8, last_active_ms = ?9, expires_at_ms = ?10, version = ?11
-                 WHERE guild_id = ?1 AND version = ?12",
-                params![guild, upcoming, np, loop_mode, volume, voice, text, msg, active, expires],
+                     np_message_id = ?8, last_active_ms = ?9, expires_at_ms = ?10, marks = ?11,
+                     version = ?12
+                 WHERE guild_id = ?1 AND version = ?13",
+                params![
+                    guild, upcoming, np, loop_mode, volume, voice, text, msg, active, expires, marks
+                ],
                 expected,
             )
         })
