@@ -157,6 +157,7 @@ async fn handler_table() {
                         started_at_ms: now,
                         last_beat_ms: now,
                         active_guilds: vec![],
+                        identifies: vec![],
                     })
                     .await
                     .unwrap();

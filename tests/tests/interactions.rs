@@ -839,6 +839,7 @@ impl TestApp {
                 started_at_ms: T0_MS - 60_000,
                 last_beat_ms: self.clock.now_ms() - 10_000,
                 active_guilds: vec![],
+                identifies: vec![],
             })
             .await
             .unwrap();

@@ -460,6 +460,7 @@ async fn heartbeat_is_one_item_overwritten(b: StoreUnderTest) {
         started_at_ms: T0_MS,
         last_beat_ms: T0_MS,
         active_guilds: vec![guild(1), guild(2)],
+        identifies: vec![T0_MS - 1_000, T0_MS],
     };
     s.beat(&hb).await.unwrap();
     hb.last_beat_ms += 15_000;

@@ -1,8 +1,16 @@
-//! The voice worker's binary; issue #4 builds it.
+//! The voice worker: configuration, wiring, run.
 
-use std::process::ExitCode;
+use voice_worker::{configuration::Settings, startup};
 
-fn main() -> ExitCode {
-    eprintln!("voice-worker is not built yet (issue #4); nothing to run");
-    ExitCode::from(2)
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let settings = Settings::load().await?;
+    tracing::info!(?settings, "starting the voice worker");
+    startup::run(settings).await
 }

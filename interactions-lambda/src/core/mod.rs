@@ -23,7 +23,7 @@ use twilight_model::http::interaction::InteractionResponse;
 use timmybot_shared::bus::{BusError, IntentBus};
 use timmybot_shared::clock::Clock;
 use timmybot_shared::domain::{
-    BotOwners, GuildId, IntentId, InteractionToken, ReplyTo, RoleId, UserId,
+    BotOwners, ChannelId, GuildId, IntentId, InteractionToken, ReplyTo, RoleId, UserId,
 };
 use timmybot_shared::retry::RetryPolicy;
 use timmybot_shared::store::{SharedStore, StoreError};
@@ -37,6 +37,8 @@ pub struct Ctx {
     pub guild: GuildId,
     pub member: Member,
     pub reply: ReplyTo,
+    /// The text channel the command was used in: where the now-playing message goes.
+    pub channel: Option<ChannelId>,
     /// The guild's DJ role, from its settings.
     pub dj_role: Option<RoleId>,
 }
@@ -216,6 +218,10 @@ impl Core {
                 application_id: self.application_id.clone(),
                 token: InteractionToken::new(interaction.token.clone()),
             },
+            channel: interaction
+                .channel
+                .as_ref()
+                .and_then(|c| ChannelId::new(c.id.get()).ok()),
             dj_role: self.ports.store.guild_settings(guild).await?.dj_role,
         };
         match (&interaction.kind, &interaction.data) {

@@ -176,7 +176,8 @@ async fn send(
         .await?
         .is_some_and(|hb| hb.is_fresh(now, AWAKE_WITHIN_MS));
     let intent = PlaybackIntent::new(ctx.intent_id.clone(), ctx.guild, now, kind)
-        .with_reply(ctx.reply.clone());
+        .with_reply(ctx.reply.clone())
+        .with_channel(ctx.channel);
     core.ports.bus.publish(&intent).await?;
     if awake {
         return Ok(InteractionResponse {

@@ -185,6 +185,9 @@ pub struct PlaybackIntent {
     pub issued_at_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<ReplyTo>,
+    /// The text channel the request came from, for the now-playing message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<ChannelId>,
     pub kind: IntentKind,
 }
 
@@ -209,8 +212,14 @@ impl PlaybackIntent {
             guild_id,
             issued_at_ms,
             reply: None,
+            channel_id: None,
             kind,
         }
+    }
+
+    pub fn with_channel(mut self, channel: Option<ChannelId>) -> Self {
+        self.channel_id = channel;
+        self
     }
 
     pub fn with_reply(mut self, reply: ReplyTo) -> Self {

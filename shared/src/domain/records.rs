@@ -43,6 +43,13 @@ pub struct WorkerMarks {
     applied: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     skip_votes: Vec<UserId>,
+    /// Bumped each time a track starts afresh (start, skip, advance, stop), so the worker can
+    /// tell a new play of the same track from the one it already plays.
+    #[serde(default)]
+    play_seq: u64,
+    /// Paused by the worker's shutdown rather than by a user: resume on the next start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
 }
 
 impl WorkerMarks {
@@ -73,9 +80,15 @@ impl WorkerMarks {
         self.skip_votes.len()
     }
 
-    /// A new track starts with no votes.
-    pub fn clear_votes(&mut self) {
+    pub fn play_seq(&self) -> u64 {
+        self.play_seq
+    }
+
+    /// A new play begins: a new sequence number and no votes.
+    pub fn new_play(&mut self) -> u64 {
+        self.play_seq += 1;
         self.skip_votes.clear();
+        self.play_seq
     }
 }
 
@@ -264,6 +277,10 @@ pub struct Heartbeat {
     pub last_beat_ms: u64,
     #[serde(default)]
     pub active_guilds: Vec<GuildId>,
+    /// When the worker identified to the gateway in the last day (epoch ms), so a crash loop
+    /// cannot spend Discord's 1,000-a-day budget: a new task reads what the last one spent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifies: Vec<u64>,
 }
 
 impl Heartbeat {
@@ -298,8 +315,8 @@ mod tests {
         assert_eq!(m.vote_skip(u), 1);
         assert_eq!(m.vote_skip(u), 1, "one vote per member");
         assert_eq!(m.vote_skip(UserId::new(8).unwrap()), 2);
-        m.clear_votes();
-        assert!(m.skip_votes().is_empty());
+        assert_eq!(m.new_play(), 1);
+        assert!(m.skip_votes().is_empty(), "a new play starts with no votes");
     }
 
     #[test]
@@ -336,6 +353,7 @@ mod tests {
             started_at_ms: 0,
             last_beat_ms: 100_000,
             active_guilds: vec![],
+            identifies: vec![],
         };
         assert!(hb.is_fresh(145_000, 45_000));
         assert!(!hb.is_fresh(145_001, 45_000));

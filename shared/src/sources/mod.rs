@@ -85,9 +85,7 @@ impl Sources {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, reqwest::Error> {
         let http = config.guard.client()?;
-        let music_dir = config
-            .music_dir
-            .map(|d| d.canonicalize().unwrap_or(d));
+        let music_dir = config.music_dir.map(|d| d.canonicalize().unwrap_or(d));
         Ok(Self {
             ytdl_program: Box::leak(config.ytdl_program.into_boxed_str()),
             ytdl_args: config.ytdl_args,
@@ -105,12 +103,22 @@ impl Sources {
         match Query::parse(text)? {
             Query::Page { url, kind } => {
                 let first = self.ytdl_query(url.as_str()).await?;
-                Ok(vec![self.ytdl_track(&first, platform(kind), url.as_str(), requester)?])
+                Ok(vec![self.ytdl_track(
+                    &first,
+                    platform(kind),
+                    url.as_str(),
+                    requester,
+                )?])
             }
             Query::Search { spec, kind } => {
                 let first = self.ytdl_query(&spec).await?;
                 let source = first.webpage_url.clone().unwrap_or(spec);
-                Ok(vec![self.ytdl_track(&first, platform(kind), &source, requester)?])
+                Ok(vec![self.ytdl_track(
+                    &first,
+                    platform(kind),
+                    &source,
+                    requester,
+                )?])
             }
             Query::Http(raw) => {
                 let url = self.guard.check(&raw).await?;
@@ -368,7 +376,13 @@ mod tests {
         std::fs::write(root.path().join("secret.wav"), b"x").unwrap();
         let dir = music.canonicalize().unwrap();
         assert!(local_file(&dir, "a.wav").is_ok());
-        for bad in ["../secret.wav", "notes.txt", "missing.wav", "/etc/passwd", ""] {
+        for bad in [
+            "../secret.wav",
+            "notes.txt",
+            "missing.wav",
+            "/etc/passwd",
+            "",
+        ] {
             assert!(
                 matches!(local_file(&dir, bad), Err(SourceError::NoSuchFile)),
                 "{bad} must be refused"

@@ -29,9 +29,15 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
     /// A page yt-dlp understands.
-    Page { url: Url, kind: Kind },
+    Page {
+        url: Url,
+        kind: Kind,
+    },
     /// `ytsearch1:`, `scsearch1:` or plain words (a YouTube search).
-    Search { spec: String, kind: Kind },
+    Search {
+        spec: String,
+        kind: Kind,
+    },
     Spotify(SpotifyLink),
     /// Any other http(s) URL: direct audio.
     Http(String),
@@ -119,15 +125,24 @@ mod tests {
     fn classifies_what_users_type() {
         assert!(matches!(
             Query::parse("https://www.youtube.com/watch?v=abc").unwrap(),
-            Query::Page { kind: Kind::Youtube, .. }
+            Query::Page {
+                kind: Kind::Youtube,
+                ..
+            }
         ));
         assert!(matches!(
             Query::parse("https://youtu.be/abc").unwrap(),
-            Query::Page { kind: Kind::Youtube, .. }
+            Query::Page {
+                kind: Kind::Youtube,
+                ..
+            }
         ));
         assert!(matches!(
             Query::parse("https://soundcloud.com/a/b").unwrap(),
-            Query::Page { kind: Kind::Soundcloud, .. }
+            Query::Page {
+                kind: Kind::Soundcloud,
+                ..
+            }
         ));
         assert_eq!(
             Query::parse("  never gonna give you up ").unwrap(),
@@ -160,7 +175,10 @@ mod tests {
             Err(QueryError::BadSpotify)
         );
         assert_eq!(Query::parse("   "), Err(QueryError::Empty));
-        assert_eq!(Query::parse(&"a".repeat(QUERY_MAX + 1)), Err(QueryError::TooLong));
+        assert_eq!(
+            Query::parse(&"a".repeat(QUERY_MAX + 1)),
+            Err(QueryError::TooLong)
+        );
     }
 
     #[test]

@@ -209,9 +209,7 @@ impl reqwest::dns::Resolve for GuardedResolve {
 /// An IPv4-mapped IPv6 address is its IPv4 address.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -323,10 +321,13 @@ mod tests {
             g.check_syntax("http://[::1]:8080/a.mp3"),
             Err(SsrfError::Refused { .. })
         ));
-        assert!(matches!(
-            g.check_syntax("http://2130706433/"),
-            Err(SsrfError::Refused { .. })
-        ), "a decimal IPv4 literal is still loopback");
+        assert!(
+            matches!(
+                g.check_syntax("http://2130706433/"),
+                Err(SsrfError::Refused { .. })
+            ),
+            "a decimal IPv4 literal is still loopback"
+        );
         assert_eq!(g.check_syntax("not a url"), Err(SsrfError::BadUrl));
         assert_eq!(
             g.check_syntax(&format!("https://a.example/{}", "x".repeat(URL_MAX))),

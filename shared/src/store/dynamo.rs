@@ -22,9 +22,9 @@ use crate::aws::AwsError;
 use crate::clock::Clock;
 use crate::domain::records::ITEM_MAX_BYTES;
 use crate::domain::{
-    AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildSettings, GuildState, WorkerMarks, Heartbeat,
+    AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildSettings, GuildState, Heartbeat,
     HistoryEntry, LoopMode, MessageId, NowPlaying, PendingAuth, Platform, SealedBlob, Track,
-    TrackKey, UserId, UserProfile, Versioned, Volume,
+    TrackKey, UserId, UserProfile, Versioned, Volume, WorkerMarks,
 };
 use crate::names::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION_ATTRIBUTE};
 

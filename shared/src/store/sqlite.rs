@@ -93,7 +93,8 @@ CREATE TABLE IF NOT EXISTS heartbeat (
     task_id        TEXT NOT NULL,
     started_at_ms  INTEGER NOT NULL,
     last_beat_ms   INTEGER NOT NULL,
-    active_guilds  TEXT NOT NULL
+    active_guilds  TEXT NOT NULL,
+    identifies     TEXT NOT NULL DEFAULT '[]'
 );
 ";
 
@@ -294,9 +295,10 @@ impl GuildStore for SqliteStore {
             }
             let queue = GuildQueue::from_parts(
                 unjson("queue", &upcoming)?,
-                np.as_deref().map(|s| unjson("now_playing", s)).transpose()?,
-                LoopMode::parse(&loop_mode)
-                    .ok_or_else(|| corrupt("loop mode", &loop_mode))?,
+                np.as_deref()
+                    .map(|s| unjson("now_playing", s))
+                    .transpose()?,
+                LoopMode::parse(&loop_mode).ok_or_else(|| corrupt("loop mode", &loop_mode))?,
                 Volume::parse(u32::try_from(volume).unwrap_or(u32::MAX))?,
             )?;
             Ok(Versioned {
@@ -347,7 +349,8 @@ impl GuildStore for SqliteStore {
                      version = ?12
                  WHERE guild_id = ?1 AND version = ?13",
                 params![
-                    guild, upcoming, np, loop_mode, volume, voice, text, msg, active, expires, marks
+                    guild, upcoming, np, loop_mode, volume, voice, text, msg, active, expires,
+                    marks
                 ],
                 expected,
             )
@@ -709,11 +712,19 @@ impl HeartbeatStore for SqliteStore {
     async fn beat(&self, heartbeat: &Heartbeat) -> StoreResult<()> {
         let h = heartbeat.clone();
         let guilds = json(&h.active_guilds)?;
+        let identifies = json(&h.identifies)?;
         self.with_conn(move |c| {
             c.execute(
-                "INSERT OR REPLACE INTO heartbeat (id, task_id, started_at_ms, last_beat_ms, active_guilds)
-                 VALUES (1, ?1, ?2, ?3, ?4)",
-                params![h.task_id, to_sql(h.started_at_ms), to_sql(h.last_beat_ms), guilds],
+                "INSERT OR REPLACE INTO heartbeat
+                     (id, task_id, started_at_ms, last_beat_ms, active_guilds, identifies)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+                params![
+                    h.task_id,
+                    to_sql(h.started_at_ms),
+                    to_sql(h.last_beat_ms),
+                    guilds,
+                    identifies
+                ],
             )?;
             Ok(())
         })
@@ -724,7 +735,8 @@ impl HeartbeatStore for SqliteStore {
         self.with_conn(|c| {
             let row = c
                 .query_row(
-                    "SELECT task_id, started_at_ms, last_beat_ms, active_guilds FROM heartbeat WHERE id = 1",
+                    "SELECT task_id, started_at_ms, last_beat_ms, active_guilds, identifies
+                     FROM heartbeat WHERE id = 1",
                     [],
                     |r| {
                         Ok((
@@ -732,16 +744,18 @@ impl HeartbeatStore for SqliteStore {
                             r.get::<_, i64>(1)?,
                             r.get::<_, i64>(2)?,
                             r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
                         ))
                     },
                 )
                 .optional()?;
-            row.map(|(task_id, started, last, guilds)| {
+            row.map(|(task_id, started, last, guilds, identifies)| {
                 Ok(Heartbeat {
                     task_id,
                     started_at_ms: from_sql(started),
                     last_beat_ms: from_sql(last),
                     active_guilds: unjson("heartbeat", &guilds)?,
+                    identifies: unjson("heartbeat", &identifies)?,
                 })
             })
             .transpose()

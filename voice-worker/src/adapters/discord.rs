@@ -1,0 +1,194 @@
+//! Discord through twilight: [`Notifier`] over twilight-http, and [`Presence`] from the
+//! gateway's voice states.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use async_trait::async_trait;
+use timmybot_shared::domain::{
+    ChannelId, GuildId, GuildQueue, MessageId, NowPlaying, ReplyTo, UserId,
+};
+use twilight_http::Client;
+use twilight_model::channel::message::AllowedMentions;
+use twilight_model::gateway::event::Event;
+use twilight_model::id::Id;
+
+use crate::ports::{Notifier, NotifyError, NowPlayingCard, Presence};
+
+pub struct TwilightNotifier {
+    http: Client,
+}
+
+impl TwilightNotifier {
+    pub fn new(http: Client) -> Self {
+        Self { http }
+    }
+}
+
+fn rest_err(e: impl std::fmt::Display) -> NotifyError {
+    NotifyError(e.to_string())
+}
+
+/// The card as the shared renderer draws it: a queue holding just what the card shows.
+fn embed(card: &NowPlayingCard) -> Option<twilight_model::channel::message::Embed> {
+    let queue = GuildQueue::from_parts(
+        card.up_next.iter().cloned().collect(),
+        Some(NowPlaying {
+            track: card.track.clone(),
+            started_at_ms: 0,
+            offset_ms: 0,
+            paused: card.paused,
+        }),
+        card.loop_mode,
+        timmybot_shared::domain::Volume::parse(u32::from(card.volume_percent)).ok()?,
+    )
+    .ok()?;
+    timmybot_shared::render::now_playing_embed(&queue, 0)
+}
+
+#[async_trait]
+impl Notifier for TwilightNotifier {
+    async fn edit_reply(&self, reply: &ReplyTo, content: &str) -> Result<(), NotifyError> {
+        let app: u64 = reply.application_id.parse().map_err(rest_err)?;
+        let app = Id::new_checked(app).ok_or_else(|| rest_err("application id is 0"))?;
+        self.http
+            .interaction(app)
+            .update_response(reply.token.expose())
+            .content(Some(content))
+            .allowed_mentions(Some(&AllowedMentions::default()))
+            .await
+            .map(|_| ())
+            .map_err(rest_err)
+    }
+
+    async fn now_playing(
+        &self,
+        channel: ChannelId,
+        existing: Option<MessageId>,
+        card: &NowPlayingCard,
+    ) -> Result<MessageId, NotifyError> {
+        let embeds: Vec<_> = embed(card).into_iter().collect();
+        let controls = [timmybot_shared::render::now_playing_controls(card.paused)];
+        let ch = Id::new(channel.get());
+        if let Some(msg) = existing {
+            let edited = self
+                .http
+                .update_message(ch, Id::new(msg.get()))
+                .embeds(Some(&embeds))
+                .components(Some(&controls))
+                .await;
+            if edited.is_ok() {
+                return Ok(msg);
+            }
+            // Deleted or too old to find: post a fresh one below.
+        }
+        let created = self
+            .http
+            .create_message(ch)
+            .embeds(&embeds)
+            .components(&controls)
+            .allowed_mentions(Some(&AllowedMentions::default()))
+            .await
+            .map_err(rest_err)?
+            .model()
+            .await
+            .map_err(rest_err)?;
+        MessageId::new(created.id.get()).map_err(rest_err)
+    }
+
+    async fn say(&self, channel: ChannelId, content: &str) -> Result<(), NotifyError> {
+        self.http
+            .create_message(Id::new(channel.get()))
+            .content(content)
+            .allowed_mentions(Some(&AllowedMentions::default()))
+            .await
+            .map(|_| ())
+            .map_err(rest_err)
+    }
+}
+
+/// Who is in which voice channel, kept from GUILD_CREATE and VOICE_STATE_UPDATE.
+#[derive(Default)]
+pub struct VoiceStates {
+    /// guild → user → (channel, is a bot)
+    map: RwLock<HashMap<GuildId, HashMap<UserId, (ChannelId, bool)>>>,
+}
+
+impl VoiceStates {
+    pub fn update(&self, event: &Event) {
+        let Ok(mut map) = self.map.write() else {
+            return;
+        };
+        match event {
+            Event::GuildCreate(g) => {
+                if let twilight_model::gateway::payload::incoming::GuildCreate::Available(g) =
+                    g.as_ref()
+                {
+                    let Ok(guild) = GuildId::new(g.id.get()) else {
+                        return;
+                    };
+                    let bots: HashMap<u64, bool> = g
+                        .members
+                        .iter()
+                        .map(|m| (m.user.id.get(), m.user.bot))
+                        .collect();
+                    let entry = map.entry(guild).or_default();
+                    entry.clear();
+                    for vs in &g.voice_states {
+                        if let (Some(ch), Ok(user)) = (vs.channel_id, UserId::new(vs.user_id.get()))
+                        {
+                            if let Ok(ch) = ChannelId::new(ch.get()) {
+                                let bot = bots.get(&vs.user_id.get()).copied().unwrap_or(false);
+                                entry.insert(user, (ch, bot));
+                            }
+                        }
+                    }
+                }
+            }
+            Event::VoiceStateUpdate(vs) => {
+                let (Some(g), Ok(user)) = (vs.guild_id, UserId::new(vs.user_id.get())) else {
+                    return;
+                };
+                let Ok(guild) = GuildId::new(g.get()) else {
+                    return;
+                };
+                let bot = vs.member.as_ref().is_some_and(|m| m.user.bot);
+                let entry = map.entry(guild).or_default();
+                match vs.channel_id.and_then(|c| ChannelId::new(c.get()).ok()) {
+                    Some(ch) => {
+                        entry.insert(user, (ch, bot));
+                    }
+                    None => {
+                        entry.remove(&user);
+                    }
+                }
+            }
+            Event::GuildDelete(g) => {
+                if let Ok(guild) = GuildId::new(g.id.get()) {
+                    map.remove(&guild);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Presence for VoiceStates {
+    fn listeners(&self, guild: GuildId, channel: ChannelId) -> Vec<UserId> {
+        let Ok(map) = self.map.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<UserId> = map
+            .get(&guild)
+            .map(|users| {
+                users
+                    .iter()
+                    .filter(|(_, (ch, bot))| *ch == channel && !bot)
+                    .map(|(u, _)| *u)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}

@@ -1,0 +1,154 @@
+//! The intent consumer: long-polls the bus, hands each intent to its guild's player, keeps
+//! the message invisible while the player works, and acks only after the state is written.
+//! A message that does not decode is logged and left alone, so the queue's redrive policy
+//! moves it to the DLQ after its receives; the worker carries on.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use timmybot_shared::bus::{Delivery, IntentBus, RECEIVE_MAX, WAIT_MAX};
+use timmybot_shared::domain::GuildId;
+use tokio::sync::{oneshot, watch, Mutex};
+
+use crate::player::{Deps, GuildPlayer, Job, PlayerHandle};
+
+/// How long a received intent stays invisible; extended while the player works.
+pub const VISIBILITY: Duration = Duration::from_secs(60);
+/// Extend well before the visibility runs out.
+const EXTEND_EVERY: Duration = Duration::from_secs(20);
+/// After a bus error, wait before polling again.
+const BUS_BACKOFF: Duration = Duration::from_secs(2);
+
+/// The players, one per guild, created on first use.
+pub struct Players {
+    deps: Arc<Deps>,
+    map: Mutex<HashMap<GuildId, PlayerHandle>>,
+}
+
+impl Players {
+    pub fn new(deps: Arc<Deps>) -> Arc<Self> {
+        Arc::new(Self {
+            deps,
+            map: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn deps(&self) -> &Arc<Deps> {
+        &self.deps
+    }
+
+    pub async fn get(&self, guild: GuildId) -> PlayerHandle {
+        let mut map = self.map.lock().await;
+        map.entry(guild)
+            .or_insert_with(|| GuildPlayer::spawn(guild, Arc::clone(&self.deps)))
+            .clone()
+    }
+
+    pub async fn all(&self) -> Vec<PlayerHandle> {
+        self.map.lock().await.values().cloned().collect()
+    }
+}
+
+/// Counters for `/stats` and the idle check.
+#[derive(Default)]
+pub struct ConsumerStats {
+    /// Intents received and not yet finished.
+    pub in_flight: AtomicUsize,
+    pub received: AtomicU64,
+    pub malformed: AtomicU64,
+    /// When the last intent arrived (clock ms).
+    pub last_intent_ms: AtomicU64,
+}
+
+pub struct Consumer {
+    pub bus: Arc<dyn IntentBus>,
+    pub players: Arc<Players>,
+    pub stats: Arc<ConsumerStats>,
+}
+
+impl Consumer {
+    /// Polls until `stop` turns true, then returns without taking more intents. Intents in
+    /// flight finish (or become visible again) on their own.
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let received = tokio::select! {
+                r = self.bus.receive(RECEIVE_MAX, WAIT_MAX) => r,
+                _ = stop.changed() => break,
+            };
+            match received {
+                Ok(batch) => {
+                    for delivery in batch {
+                        self.dispatch(delivery).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "receiving intents failed");
+                    tokio::time::sleep(BUS_BACKOFF).await;
+                }
+            }
+        }
+        tracing::info!("stopped taking intents");
+    }
+
+    async fn dispatch(&self, delivery: Delivery) {
+        let now = self.players.deps().clock.now_ms();
+        self.stats.last_intent_ms.store(now, Ordering::Relaxed);
+        self.stats.received.fetch_add(1, Ordering::Relaxed);
+        let intent = match delivery.intent {
+            Ok(intent) => intent,
+            Err(e) => {
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    error = %e,
+                    receives = delivery.receive_count,
+                    "malformed intent left for the dead-letter queue"
+                );
+                return;
+            }
+        };
+        let player = self.players.get(intent.guild_id).await;
+        let (done_tx, done_rx) = oneshot::channel();
+        let guild = intent.guild_id;
+        let id = intent.id.clone();
+        tracing::info!(%guild, intent = %id, kind = intent.kind.name(), "intent received");
+        self.stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        // Queue it on the player now, in arrival order; the watcher below waits for it.
+        if player
+            .send(Job::Intent {
+                intent: Box::new(intent),
+                done: done_tx,
+            })
+            .await
+            .is_err()
+        {
+            self.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        let bus = Arc::clone(&self.bus);
+        let stats = Arc::clone(&self.stats);
+        let receipt = delivery.receipt;
+        tokio::spawn(async move {
+            let mut done_rx = done_rx;
+            let mut ticker = tokio::time::interval(EXTEND_EVERY);
+            ticker.tick().await;
+            let result = loop {
+                tokio::select! {
+                    r = &mut done_rx => break r.ok(),
+                    _ = ticker.tick() => {
+                        if let Err(e) = bus.extend(&receipt, VISIBILITY).await {
+                            tracing::warn!(%guild, intent = %id, error = %e, "extending visibility failed");
+                        }
+                    }
+                }
+            };
+            if let Some(Ok(())) = result {
+                if let Err(e) = bus.ack(&receipt).await {
+                    tracing::warn!(%guild, intent = %id, error = %e, "ack failed; a redelivery will change nothing");
+                }
+            }
+            stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+}

@@ -1,0 +1,58 @@
+//! `GET /health` and `GET /stats` on a small local port, for the container health check and
+//! for operators. Nothing here is secret.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::consumer::{ConsumerStats, Players};
+
+#[derive(Clone)]
+pub struct HealthState {
+    pub players: Arc<Players>,
+    pub stats: Arc<ConsumerStats>,
+    pub started_at_ms: u64,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Stats {
+    pub active_calls: usize,
+    pub queued_intents: usize,
+    pub intents_received: u64,
+    pub intents_malformed: u64,
+    pub uptime_secs: u64,
+    /// Resident memory, from /proc; 0 where that is not available.
+    pub rss_bytes: u64,
+}
+
+pub fn router(state: HealthState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/stats", get(stats))
+        .with_state(state)
+}
+
+async fn stats(State(s): State<HealthState>) -> Json<Stats> {
+    let deps = s.players.deps();
+    let now = deps.clock.now_ms();
+    Json(Stats {
+        active_calls: deps.active_guilds().len(),
+        queued_intents: s.stats.in_flight.load(Ordering::Relaxed),
+        intents_received: s.stats.received.load(Ordering::Relaxed),
+        intents_malformed: s.stats.malformed.load(Ordering::Relaxed),
+        uptime_secs: now.saturating_sub(s.started_at_ms) / 1000,
+        rss_bytes: rss_bytes(),
+    })
+}
+
+/// Resident set size in bytes (Linux), or 0.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}

@@ -1,0 +1,101 @@
+//! What the player needs from the outside world, as traits: voice (songbird), Discord's REST
+//! API (replies and the now-playing message), who is listening (the gateway's voice-state
+//! cache) and the ECS service (scale to zero). Adapters live in `adapters/`; tests bring fakes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use songbird::input::Input;
+use timmybot_shared::domain::{ChannelId, GuildId, LoopMode, MessageId, ReplyTo, Track, UserId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VoiceError {
+    #[error("could not join the voice channel: {0}")]
+    Join(String),
+    #[error("not connected to voice in this guild")]
+    NotConnected,
+}
+
+/// How a track stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrackEnd {
+    /// Played to its end, or was stopped.
+    Finished,
+    /// The source failed (download, decode); the text is fit for users.
+    Failed(String),
+}
+
+/// Called once when a loaded track stops. Runs on songbird's event task, so it must be quick.
+pub type OnEnd = Box<dyn FnOnce(TrackEnd) + Send + 'static>;
+
+/// A track in a call, loaded paused.
+pub trait TrackControl: Send + Sync {
+    fn play(&self);
+    fn pause(&self);
+    fn stop(&self);
+    fn set_volume(&self, gain: f32);
+    fn seek(&self, to: Duration);
+}
+
+#[async_trait]
+pub trait Voice: Send + Sync {
+    /// Joins or moves to `channel`.
+    async fn join(&self, guild: GuildId, channel: ChannelId) -> Result<(), VoiceError>;
+    async fn leave(&self, guild: GuildId) -> Result<(), VoiceError>;
+    /// Adds `input` to the guild's call, paused, starting at `at`, and starts readying it
+    /// (connect, probe) so that `play` starts it on the next 20 ms tick.
+    async fn load(
+        &self,
+        guild: GuildId,
+        input: Input,
+        at: Duration,
+        gain: f32,
+        on_end: OnEnd,
+    ) -> Result<Arc<dyn TrackControl>, VoiceError>;
+}
+
+/// Who sits where, from the gateway's voice states.
+pub trait Presence: Send + Sync {
+    /// Members other than bots in `channel`.
+    fn listeners(&self, guild: GuildId, channel: ChannelId) -> Vec<UserId>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("Discord REST call failed: {0}")]
+pub struct NotifyError(pub String);
+
+/// What the now-playing message shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NowPlayingCard {
+    pub track: Track,
+    pub paused: bool,
+    pub loop_mode: LoopMode,
+    pub volume_percent: u16,
+    pub up_next: Option<Track>,
+}
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Edits the interaction's original response (`PATCH …/messages/@original`).
+    async fn edit_reply(&self, reply: &ReplyTo, content: &str) -> Result<(), NotifyError>;
+    /// Posts the now-playing message, or edits `existing`; returns the message id.
+    async fn now_playing(
+        &self,
+        channel: ChannelId,
+        existing: Option<MessageId>,
+        card: &NowPlayingCard,
+    ) -> Result<MessageId, NotifyError>;
+    /// A plain message in the text channel.
+    async fn say(&self, channel: ChannelId, content: &str) -> Result<(), NotifyError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("scaling the worker service failed: {0}")]
+pub struct ScaleError(pub String);
+
+/// The worker's own ECS service.
+#[async_trait]
+pub trait Scaler: Send + Sync {
+    async fn set_desired(&self, count: i32) -> Result<(), ScaleError>;
+}

@@ -1,0 +1,227 @@
+//! Wiring: the store, the bus, the gateway, songbird, the players and the lifecycle.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use songbird::shards::TwilightMap;
+use songbird::Songbird;
+use timmybot_shared::bus::sqs::SqsBus;
+use timmybot_shared::bus::IntentBus;
+use timmybot_shared::clock::{Clock, SystemClock};
+use timmybot_shared::retry::RetryPolicy;
+use timmybot_shared::sources::spotify::SpotifyApi;
+use timmybot_shared::sources::{Guard, Sources, SourcesConfig};
+use tokio::sync::{watch, Notify};
+use twilight_gateway::{ConfigBuilder, Intents};
+
+use crate::adapters::discord::{TwilightNotifier, VoiceStates};
+use crate::adapters::ecs::EcsScaler;
+use crate::adapters::songbird::SongbirdVoice;
+use crate::configuration::Settings;
+use crate::consumer::{Consumer, ConsumerStats, Players};
+use crate::health::{self, HealthState};
+use crate::identify::{BudgetQueue, IdentifyLog, DAILY_BUDGET};
+use crate::lifecycle::{Lifecycle, LifecycleConfig, HEARTBEAT_EVERY};
+use crate::player::Deps;
+use crate::ports::Scaler;
+
+/// How long to wait for the gateway before resuming anyway.
+const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs the worker until SIGTERM or Ctrl-C, then drains.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let started_at_ms = clock.now_ms();
+    let store = settings.store.open(clock.clone()).await?;
+    let aws = timmybot_shared::aws::load_config().await;
+    let bus: Arc<dyn IntentBus> = Arc::new(SqsBus::new(
+        aws_sdk_sqs_client(&aws),
+        settings.intent_queue_url.clone(),
+    ));
+
+    let mut http = twilight_http::Client::builder().token(settings.discord_token.clone());
+    if let Some(proxy) = &settings.rest_proxy {
+        http = http.proxy(proxy.clone(), true);
+    }
+    let http = http.build();
+
+    // The identify log the last task left, so a crash loop stays within the budget.
+    let previous = store
+        .last_beat()
+        .await
+        .ok()
+        .flatten()
+        .map(|hb| hb.identifies)
+        .unwrap_or_default();
+    let identifies = Arc::new(IdentifyLog::new(previous, DAILY_BUDGET));
+    let intents = Intents::GUILDS | Intents::GUILD_VOICE_STATES;
+    let mut config = ConfigBuilder::new(settings.discord_token.clone(), intents)
+        .queue(BudgetQueue::new(identifies.clone(), clock.clone()));
+    if let Some(proxy) = &settings.gateway_proxy {
+        config = config.proxy_url(proxy.clone());
+    }
+    let config = config.build();
+    let shards: Vec<_> = match settings.shards {
+        Some(r) => {
+            twilight_gateway::create_iterator(r.first..r.last + 1, r.count, config, |_, b| {
+                b.build()
+            })
+            .collect()
+        }
+        None => twilight_gateway::create_recommended(&http, config, |_, b| b.build())
+            .await
+            .context("asking Discord how many shards to run")?
+            .collect(),
+    };
+    let senders: HashMap<u32, _> = shards
+        .iter()
+        .map(|s| (s.id().number(), s.sender()))
+        .collect();
+    let songbird = Arc::new(Songbird::twilight(
+        Arc::new(TwilightMap::new(senders)),
+        twilight_model::id::Id::<twilight_model::id::marker::UserMarker>::new(
+            settings.application_id,
+        ),
+    ));
+    let states = Arc::new(VoiceStates::default());
+
+    let scratch = std::env::temp_dir().join(format!("timmybot-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let spotify = match &settings.spotify {
+        Some((id, secret)) => Some(SpotifyApi::new(
+            id.clone(),
+            secret.clone(),
+            SpotifyApi::ACCOUNTS,
+            SpotifyApi::API,
+        )?),
+        None => None,
+    };
+    let sources = Sources::new(
+        SourcesConfig {
+            ytdl_program: settings.ytdl_program.clone(),
+            ytdl_args: settings.ytdl_args(&scratch)?,
+            guard: Guard::default(),
+            spotify,
+            music_dir: None,
+        },
+        store.clone(),
+        clock.clone(),
+    )?;
+    let deps = Arc::new(Deps {
+        store: store.clone(),
+        clock: clock.clone(),
+        voice: Arc::new(SongbirdVoice::new(songbird.clone())),
+        presence: states.clone(),
+        notifier: Arc::new(TwilightNotifier::new(http)),
+        sources: Arc::new(sources),
+        retry: RetryPolicy::default(),
+        idle_leave: settings.idle_leave,
+        active: Mutex::new(Default::default()),
+    });
+    let players = Players::new(deps);
+    let stats = Arc::new(ConsumerStats::default());
+    let scaler = settings.worker_service.as_ref().map(|(cluster, service)| {
+        Arc::new(EcsScaler::new(
+            aws_sdk_ecs::Client::new(&aws),
+            cluster.clone(),
+            service.clone(),
+        )) as Arc<dyn Scaler>
+    });
+    let lifecycle = Arc::new(Lifecycle {
+        config: LifecycleConfig {
+            task_id: format!("worker-{}", ulid::Ulid::new()),
+            heartbeat_every: HEARTBEAT_EVERY,
+            idle_shutdown: settings.idle_shutdown,
+            tick_every: std::time::Duration::from_secs(5),
+        },
+        players: players.clone(),
+        stats: stats.clone(),
+        scaler,
+        started_at_ms,
+        identifies,
+    });
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ready = Arc::new(Notify::new());
+    let mut tasks = tokio::task::JoinSet::new();
+    for shard in shards {
+        tasks.spawn(crate::gateway::run_shard(
+            shard,
+            songbird.clone(),
+            states.clone(),
+            ready.clone(),
+            stop_rx.clone(),
+            None,
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(settings.health_addr)
+        .await
+        .with_context(|| format!("binding the health port {}", settings.health_addr))?;
+    let health = health::router(HealthState {
+        players: players.clone(),
+        stats: stats.clone(),
+        started_at_ms,
+    });
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, health).await {
+            tracing::warn!(error = %e, "health endpoint stopped");
+        }
+    });
+
+    lifecycle.beat().await;
+    if tokio::time::timeout(READY_WAIT, ready.notified())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the gateway is not ready after {READY_WAIT:?}; resuming anyway");
+    }
+    lifecycle.resume().await;
+
+    let consumer = Consumer {
+        bus,
+        players,
+        stats,
+    };
+    let life = lifecycle.clone();
+    let life_stop = stop_rx.clone();
+    let life_task = tokio::spawn(async move { life.run(life_stop).await });
+    let consumer_stop = stop_rx.clone();
+    let consume = tokio::spawn(async move { consumer.run(consumer_stop).await });
+
+    shutdown_signal().await;
+    tracing::info!("SIGTERM: draining");
+    let _ = stop_tx.send(true);
+    let _ = consume.await;
+    let _ = life_task.await;
+    lifecycle.drain().await;
+    while tasks.join_next().await.is_some() {}
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+fn aws_sdk_sqs_client(aws: &aws_config::SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(aws)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
