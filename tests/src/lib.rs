@@ -1,13 +1,17 @@
 //! TimmyBot's test harness.
 //!
+//! - [`audio`]: tones to play, and decrypting, decoding and measuring what was sent.
+//! - [`http_files`]: a loopback file server that counts requests.
 //! - [`aws`]: launches the AWS emulator (moto's server) and creates tables and queues in it.
 //! - [`backends`]: builds each store and bus adapter ready for a contract test.
 //! - [`discord`]: a fake Discord on loopback (REST so far), built to the documented protocol.
 //! - [`faults`]: network faults on loopback (a proxy that loses responses).
 //! - [`interactions`]: signed interaction requests built from twilight-model payloads.
 
+pub mod audio;
 pub mod aws;
 pub mod backends;
 pub mod discord;
 pub mod faults;
+pub mod http_files;
 pub mod interactions;

@@ -1,0 +1,158 @@
+//! Audio for tests: tones to play, and what a voice server does with what it receives
+//! (decrypt the RTP, decode the Opus, measure the loudness and the pitch).
+
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Aes256Gcm, KeyInit};
+use chacha20poly1305::XChaCha20Poly1305;
+
+pub const SAMPLE_RATE: u32 = 48_000;
+/// Samples per channel in one 20 ms frame.
+pub const FRAME: usize = 960;
+const RTP_HEADER: usize = 12;
+const TAG: usize = 16;
+const NONCE_SUFFIX: usize = 4;
+
+/// A 16-bit stereo PCM WAV file of a sine tone.
+pub fn wav_tone(freq_hz: f32, secs: f32, amplitude: f32) -> Vec<u8> {
+    let frames = (SAMPLE_RATE as f32 * secs) as usize;
+    let channels = 2u16;
+    let data_len = (frames * usize::from(channels) * 2) as u32;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&SAMPLE_RATE.to_le_bytes());
+    out.extend_from_slice(&(SAMPLE_RATE * u32::from(channels) * 2).to_le_bytes());
+    out.extend_from_slice(&(channels * 2).to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let t = i as f32 / SAMPLE_RATE as f32;
+        let v = (amplitude * (2.0 * std::f32::consts::PI * freq_hz * t).sin() * 32767.0) as i16;
+        for _ in 0..channels {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceCipher {
+    /// `aead_aes256_gcm_rtpsize`
+    Aes256Gcm,
+    /// `aead_xchacha20_poly1305_rtpsize`
+    XChaCha20,
+}
+
+/// Opens one `*_rtpsize` packet: the 12-byte header is the associated data, the payload is
+/// followed by the 16-byte tag and a 4-byte nonce counter. Returns the Opus payload.
+pub fn decrypt_rtp(cipher: VoiceCipher, key: &[u8; 32], packet: &[u8]) -> Option<Vec<u8>> {
+    if packet.len() < RTP_HEADER + TAG + NONCE_SUFFIX || packet[0] >> 6 != 2 {
+        return None;
+    }
+    let (header, rest) = packet.split_at(RTP_HEADER);
+    let (body, nonce_bytes) = rest.split_at(rest.len() - NONCE_SUFFIX);
+    let (ciphertext, tag) = body.split_at(body.len() - TAG);
+    let mut buf = ciphertext.to_vec();
+    match cipher {
+        VoiceCipher::Aes256Gcm => {
+            let mut nonce = [0u8; 12];
+            nonce[..4].copy_from_slice(nonce_bytes);
+            Aes256Gcm::new(key.into())
+                .decrypt_in_place_detached(&nonce.into(), header, &mut buf, tag.into())
+                .ok()?;
+        }
+        VoiceCipher::XChaCha20 => {
+            let mut nonce = [0u8; 24];
+            nonce[..4].copy_from_slice(nonce_bytes);
+            XChaCha20Poly1305::new(key.into())
+                .decrypt_in_place_detached(&nonce.into(), header, &mut buf, tag.into())
+                .ok()?;
+        }
+    }
+    Some(buf)
+}
+
+/// Discord's "silence" Opus frame, sent five times when audio stops.
+pub const SILENT_FRAME: [u8; 3] = [0xf8, 0xff, 0xfe];
+
+/// Decodes Opus frames to interleaved stereo f32 PCM.
+pub struct OpusDecoder(opus2::Decoder);
+
+impl OpusDecoder {
+    pub fn new() -> Self {
+        Self(
+            opus2::Decoder::new(SAMPLE_RATE, opus2::Channels::Stereo)
+                .expect("48 kHz stereo is a valid Opus decoder"),
+        )
+    }
+
+    /// One frame's samples, or `None` for a frame Opus refuses.
+    pub fn decode(&mut self, opus: &[u8]) -> Option<Vec<f32>> {
+        let mut pcm = vec![0f32; FRAME * 2 * 6];
+        let n = self.0.decode_float(opus, &mut pcm, false).ok()?;
+        pcm.truncate(n * 2);
+        Some(pcm)
+    }
+}
+
+impl Default for OpusDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Root mean square of interleaved samples.
+pub fn rms(samples: &[f32]) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt()
+}
+
+/// The strongest frequency in 20–4000 Hz, to the nearest 5 Hz, of interleaved stereo PCM
+/// (left channel). A Goertzel scan: plenty for telling test tones apart.
+pub fn dominant_frequency(samples: &[f32]) -> f32 {
+    let left: Vec<f32> = samples.iter().step_by(2).copied().collect();
+    let n = left.len().min(SAMPLE_RATE as usize);
+    let left = &left[..n];
+    let mut best = (0.0f32, 0.0f32);
+    let mut f = 20.0f32;
+    while f <= 4000.0 {
+        let w = 2.0 * std::f32::consts::PI * f / SAMPLE_RATE as f32;
+        let coeff = 2.0 * w.cos();
+        let (mut s1, mut s2) = (0.0f32, 0.0f32);
+        for &x in left {
+            let s0 = x + coeff * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+        if power > best.1 {
+            best = (f, power);
+        }
+        f += 5.0;
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_analysis_finds_a_generated_tone() {
+        let wav = wav_tone(440.0, 0.5, 0.5);
+        let pcm: Vec<f32> = wav[44..]
+            .chunks_exact(2)
+            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+            .collect();
+        assert_eq!(dominant_frequency(&pcm), 440.0);
+        let r = rms(&pcm);
+        assert!((r - 0.5 / 2f32.sqrt()).abs() < 0.01, "rms {r}");
+    }
+}
