@@ -209,7 +209,7 @@ async fn redirects_to_private_addresses_are_refused() {
 }
 
 /// The guard's refusal, wherever reqwest nested it.
-fn find_ssrf(err: &(dyn std::error::Error + 'static)) -> Option<&SsrfError> {
+fn find_ssrf<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a SsrfError> {
     let mut cur = Some(err);
     while let Some(e) = cur {
         if let Some(s) = e.downcast_ref::<SsrfError>() {
