@@ -280,6 +280,39 @@ pub async fn create_fifo_queue(
         .expect("queue url")
 }
 
+/// A FIFO queue whose messages move to a FIFO dead-letter queue after `max_receives`
+/// receives, as template.yaml deploys them. Returns (queue URL, DLQ URL).
+pub async fn create_fifo_queue_with_dlq(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    visibility: Duration,
+    max_receives: u32,
+) -> (String, String) {
+    let dlq = create_fifo_queue(client, &format!("{name}-dlq"), visibility).await;
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("DLQ attributes")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("DLQ arn");
+    let queue = create_fifo_queue(client, name, visibility).await;
+    client
+        .set_queue_attributes()
+        .queue_url(&queue)
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receives}"}}"#),
+        )
+        .send()
+        .await
+        .expect("set the redrive policy");
+    (queue, dlq)
+}
+
 /// A worker service at desiredCount 0, as template.yaml deploys it.
 pub async fn create_worker_service(client: &aws_sdk_ecs::Client, cluster: &str, service: &str) {
     use aws_sdk_ecs::types::ContainerDefinition;

@@ -107,11 +107,13 @@ impl Notifier for TwilightNotifier {
     }
 }
 
+/// One guild's voice channel members: user → (channel, is a bot).
+type Seats = HashMap<UserId, (ChannelId, bool)>;
+
 /// Who is in which voice channel, kept from GUILD_CREATE and VOICE_STATE_UPDATE.
 #[derive(Default)]
 pub struct VoiceStates {
-    /// guild → user → (channel, is a bot)
-    map: RwLock<HashMap<GuildId, HashMap<UserId, (ChannelId, bool)>>>,
+    map: RwLock<HashMap<GuildId, Seats>>,
 }
 
 impl VoiceStates {
