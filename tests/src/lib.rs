@@ -5,9 +5,11 @@
 //! - [`discord`]: a fake Discord on loopback (REST so far), built to the documented protocol.
 //! - [`faults`]: network faults on loopback (a proxy that loses responses).
 //! - [`interactions`]: signed interaction requests built from twilight-model payloads.
+//! - [`template`]: checks `template.yaml` against the names the code uses.
 
 pub mod aws;
 pub mod backends;
 pub mod discord;
 pub mod faults;
 pub mod interactions;
+pub mod template;
