@@ -7,6 +7,7 @@
 //! - [`discord`]: a fake Discord on loopback (REST so far), built to the documented protocol.
 //! - [`faults`]: network faults on loopback (a proxy that loses responses).
 //! - [`interactions`]: signed interaction requests built from twilight-model payloads.
+//! - [`template`]: checks `template.yaml` against the names the code uses.
 
 pub mod audio;
 pub mod aws;
@@ -15,3 +16,4 @@ pub mod discord;
 pub mod faults;
 pub mod http_files;
 pub mod interactions;
+pub mod template;
