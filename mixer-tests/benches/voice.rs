@@ -1,1 +1,418 @@
-fn main() {}
+//! Voice benchmarks, printed as a table:
+//!
+//! - streams per core, Opus passthrough and transcoded: N mock mixers on one scheduler
+//!   thread (one core), each playing a looping track, ticked every real 20 ms;
+//! - RSS per extra stream;
+//! - the gap between two queued tracks, in 20 ms frames, with the player's handoff;
+//! - intent received → first RTP packet, through the real player with a resolved local file.
+//!
+//! Run: `cargo bench -p timmybot-mixer-tests --bench voice`
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use songbird::driver::Bitrate;
+use songbird::input::cached::{Compressed, Memory};
+use songbird::input::{File, Input};
+use songbird::tracks::{LoopState, Track, TrackHandle};
+use timmybot_mixer_tests::{Frame, MockCall, MockFleet};
+use timmybot_shared::clock::{Clock, SystemClock};
+use timmybot_shared::domain::{
+    ChannelId, GuildId, IntentId, IntentKind, MessageId, PlaybackIntent, Position, ReplyTo,
+    UserId,
+};
+use timmybot_shared::retry::RetryPolicy;
+use timmybot_shared::sources::{Guard, Sources, SourcesConfig};
+use timmybot_shared::store::sqlite::SqliteStore;
+use timmybot_tests::audio::wav_tone;
+use voice_worker::player::{Deps, GuildPlayer, Job};
+use voice_worker::ports::{
+    Notifier, NotifyError, NowPlayingCard, OnEnd, Presence, TrackControl, Voice, VoiceError,
+};
+
+const TICK: Duration = Duration::from_millis(20);
+
+fn main() {
+    // RUST_LOG=warn shows what the player logs while being measured.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
+    let only_latency = std::env::args().any(|a| a == "--latency-only");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wav = dir.path().join("tone.wav");
+    std::fs::write(&wav, wav_tone(440.0, 10.0, 0.5)).expect("write tone");
+
+    let pcm = rt.block_on(async {
+        Memory::new(File::new(wav.clone()).into())
+            .await
+            .expect("cache the tone")
+    });
+    let opus = rt.block_on(async {
+        let mut c = Compressed::new(File::new(wav.clone()).into(), Bitrate::Bits(64_000))
+            .await
+            .expect("compress the tone");
+        c.raw.load_all();
+        c
+    });
+
+    println!("TimmyBot voice benchmarks (one scheduler thread = one core; 20 ms ticks)\n");
+    println!("| measure | value | goal |");
+    println!("|---|---|---|");
+
+    if only_latency {
+        eprintln!("{:?}", intent_to_rtp(&rt, &dir));
+        return;
+    }
+    // Memory first, in a fresh process, before other phases grow the heap.
+    let rss0 = rss_bytes();
+    let n_mem = 200;
+    let calls = fleet(&rt, n_mem, || Input::from(pcm.new_handle()));
+    let per_stream = rss_bytes().saturating_sub(rss0) / n_mem as u64;
+    println!(
+        "| RSS per extra stream (transcoded, {n_mem} streams) | {} KB | ≤ 250 KB |",
+        per_stream / 1024
+    );
+    drop(calls);
+    let rss1 = rss_bytes();
+    let calls = fleet(&rt, n_mem, || Input::from(opus.new_handle()));
+    let per_stream = rss_bytes().saturating_sub(rss1) / n_mem as u64;
+    println!(
+        "| RSS per extra stream (Opus passthrough, {n_mem} streams) | {} KB | ≤ 250 KB |",
+        per_stream / 1024
+    );
+    drop(calls);
+
+    for (label, n, goal, make) in [
+        (
+            "Opus passthrough",
+            600usize,
+            "≥ 600",
+            Box::new(|| Input::from(opus.new_handle())) as Box<dyn Fn() -> Input>,
+        ),
+        (
+            "transcoded (PCM → Opus)",
+            200,
+            "≥ 200",
+            Box::new(|| Input::from(pcm.new_handle())),
+        ),
+    ] {
+        let mut f = fleet(&rt, n, make);
+        let (p50, p99, sent) = paced(&mut f, 150);
+        let per_core = n as f64 * TICK.as_secs_f64() / p50.as_secs_f64();
+        println!(
+            "| streams per core, {label} | {per_core:.0} (tick for {n}: p50 {:.2} ms, p99 {:.2} ms; {sent:.0}% of packets sent) | {goal} |",
+            ms(p50),
+            ms(p99),
+        );
+    }
+
+    let gaps: Vec<usize> = (0..10).map(|_| gap_frames(&rt, &dir)).collect();
+    println!(
+        "| gap between two queued tracks | max {} frame(s) over 10 handoffs ({:?}) | ≤ 1 |",
+        gaps.iter().max().copied().unwrap_or(0),
+        gaps
+    );
+
+    let mut lat: Vec<Duration> = (0..20).map(|_| intent_to_rtp(&rt, &dir)).collect();
+    lat.sort();
+    println!(
+        "| intent received → first RTP packet (local file, 20 runs) | p50 {:.1} ms, max {:.1} ms | ≤ 100 ms |",
+        ms(lat[lat.len() / 2]),
+        ms(lat[lat.len() - 1])
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn rss_bytes() -> u64 {
+    voice_worker::health::rss_bytes()
+}
+
+/// `n` calls, each playing a looping track, ticked until every call sends audio.
+fn fleet(rt: &tokio::runtime::Runtime, n: usize, make: impl Fn() -> Input) -> MockFleet {
+    let mut f = MockFleet::new(rt.handle(), n);
+    for i in 0..n {
+        f.play(i, Track::new(make()).loops(LoopState::Infinite));
+    }
+    for _ in 0..500 {
+        if f.tick() == n {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    f
+}
+
+/// Ticks on a real 20 ms clock; returns the p50 and p99 work per tick, and the share of
+/// expected packets that were sent.
+fn paced(f: &mut MockFleet, ticks: usize) -> (Duration, Duration, f64) {
+    let mut costs = Vec::with_capacity(ticks);
+    let mut sent = 0usize;
+    let mut next = Instant::now();
+    for _ in 0..ticks {
+        let start = Instant::now();
+        f.sched.core.run_once();
+        costs.push(start.elapsed());
+        for rx in &f.receivers {
+            let mut buf = [0u8; 1500];
+            while rx.recv(&mut buf).is_ok() {
+                sent += 1;
+            }
+        }
+        next += TICK;
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    costs.sort();
+    let expected = (ticks * f.receivers.len()) as f64;
+    (
+        costs[costs.len() / 2],
+        costs[costs.len() * 99 / 100],
+        100.0 * sent as f64 / expected,
+    )
+}
+
+/// Two queued tracks: the first ends, the handoff starts the preloaded second (as the
+/// player's end handler does). Counts the frames without audio between them.
+fn gap_frames(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> usize {
+    let a = dir.path().join("short-a.wav");
+    let b = dir.path().join("short-b.wav");
+    std::fs::write(&a, wav_tone(440.0, 0.5, 0.5)).expect("a");
+    std::fs::write(&b, wav_tone(660.0, 0.5, 0.5)).expect("b");
+    let mut call = MockCall::new(rt.handle().clone());
+    let first = call.play(Track::new(File::new(a).into()));
+    let second = call.play(Track::new(File::new(b).into()).pause());
+    let _ = second.make_playable();
+    let _ = first;
+    let mut last_a = None;
+    let mut first_b = None;
+    let mut handed_off = false;
+    for tick in 0..2_000 {
+        let frame = call.tick();
+        if call.track_ended() && !handed_off {
+            let _ = second.play();
+            handed_off = true;
+        }
+        if let Frame::Audio(_) = frame {
+            if handed_off && last_a.is_some_and(|t| tick > t) {
+                first_b = Some(tick);
+                break;
+            }
+            last_a = Some(tick);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    match (last_a, first_b) {
+        (Some(a), Some(b)) => b - a - 1,
+        _ => usize::MAX,
+    }
+}
+
+/// The real player, with a voice port that plays into a mock call ticking every 20 ms.
+fn intent_to_rtp(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> Duration {
+    let voice = Arc::new(MockVoice::start(rt.handle().clone()));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(
+        rt.block_on(SqliteStore::open(":memory:", clock.clone()))
+            .expect("store"),
+    );
+    let sources = Sources::new(
+        SourcesConfig {
+            ytdl_program: "yt-dlp".into(),
+            ytdl_args: vec![],
+            guard: Guard::default(),
+            spotify: None,
+            music_dir: Some(dir.path().to_path_buf()),
+        },
+        store.clone(),
+        clock.clone(),
+    )
+    .expect("sources");
+    let deps = Arc::new(Deps {
+        store,
+        clock,
+        voice: voice.clone(),
+        presence: Arc::new(NoOne),
+        notifier: Arc::new(Quiet),
+        sources: Arc::new(sources),
+        retry: RetryPolicy::default(),
+        idle_leave: Duration::from_secs(120),
+        active: Mutex::new(Default::default()),
+    });
+    let guild = GuildId::new(1).expect("guild");
+    let intent = PlaybackIntent::new(
+        IntentId::generate(),
+        guild,
+        0,
+        IntentKind::Play {
+            query: "local:tone.wav".into(),
+            requester_id: UserId::new(2).expect("user"),
+            voice_channel_id: ChannelId::new(3).expect("channel"),
+            position: Position::End,
+        },
+    );
+    rt.block_on(async {
+        let player = GuildPlayer::spawn(guild, deps);
+        let (done, done_rx) = tokio::sync::oneshot::channel();
+        let start = Instant::now();
+        player
+            .send(Job::Intent {
+                intent: Box::new(intent),
+                done,
+            })
+            .await
+            .expect("send");
+        if only_debug() {
+            eprintln!("applied: {:?}", done_rx.await);
+        }
+        let heard = tokio::task::spawn_blocking({
+            let voice = voice.clone();
+            move || {
+                voice
+                    .first_audio
+                    .lock()
+                    .expect("lock")
+                    .recv_timeout(Duration::from_secs(10))
+            }
+        })
+        .await
+        .expect("join")
+        .expect("audio within 10 s");
+        heard.duration_since(start)
+    })
+}
+
+/// A voice port whose call is a mock mixer on its own thread, ticking every real 20 ms.
+struct MockVoice {
+    add: Mutex<mpsc::Sender<(Track, mpsc::Sender<TrackHandle>)>>,
+    first_audio: Mutex<mpsc::Receiver<Instant>>,
+}
+
+impl MockVoice {
+    fn start(handle: tokio::runtime::Handle) -> Self {
+        let (add, add_rx) = mpsc::channel::<(Track, mpsc::Sender<TrackHandle>)>();
+        let (heard_tx, first_audio) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut call = MockCall::new(handle);
+            let mut next = Instant::now();
+            let mut told = false;
+            for _ in 0..1_000 {
+                while let Ok((track, back)) = add_rx.try_recv() {
+                    if only_debug() {
+                        eprintln!("mock call: track added");
+                    }
+                    let _ = back.send(call.play(track));
+                }
+                let frame = call.tick();
+                if only_debug() && !matches!(frame, Frame::Nothing) {
+                    eprintln!("mock call: {:?}", std::mem::discriminant(&frame));
+                }
+                if let Frame::Audio(_) = frame {
+                    if !told {
+                        let _ = heard_tx.send(Instant::now());
+                        told = true;
+                    }
+                }
+                next += TICK;
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+        });
+        Self {
+            add: Mutex::new(add),
+            first_audio: Mutex::new(first_audio),
+        }
+    }
+}
+
+struct Control(TrackHandle);
+
+impl TrackControl for Control {
+    fn play(&self) {
+        let _ = self.0.play();
+    }
+    fn pause(&self) {
+        let _ = self.0.pause();
+    }
+    fn stop(&self) {
+        let _ = self.0.stop();
+    }
+    fn set_volume(&self, gain: f32) {
+        let _ = self.0.set_volume(gain);
+    }
+    fn seek(&self, to: Duration) {
+        let _ = self.0.seek(to);
+    }
+}
+
+#[async_trait]
+impl Voice for MockVoice {
+    async fn join(&self, _: GuildId, _: ChannelId) -> Result<(), VoiceError> {
+        if only_debug() {
+            eprintln!("mock voice: join");
+        }
+        Ok(())
+    }
+    async fn leave(&self, _: GuildId) -> Result<(), VoiceError> {
+        Ok(())
+    }
+    async fn load(
+        &self,
+        _: GuildId,
+        input: Input,
+        _at: Duration,
+        gain: f32,
+        _on_end: OnEnd,
+    ) -> Result<Arc<dyn TrackControl>, VoiceError> {
+        let (back, handle) = mpsc::channel();
+        self.add
+            .lock()
+            .map_err(|_| VoiceError::NotConnected)?
+            .send((Track::new(input).pause().volume(gain), back))
+            .map_err(|_| VoiceError::NotConnected)?;
+        let handle = handle.recv().map_err(|_| VoiceError::NotConnected)?;
+        let _ = handle.make_playable();
+        Ok(Arc::new(Control(handle)))
+    }
+}
+
+struct NoOne;
+
+impl Presence for NoOne {
+    fn listeners(&self, _: GuildId, _: ChannelId) -> Vec<UserId> {
+        Vec::new()
+    }
+}
+
+struct Quiet;
+
+#[async_trait]
+impl Notifier for Quiet {
+    async fn edit_reply(&self, _: &ReplyTo, _: &str) -> Result<(), NotifyError> {
+        Ok(())
+    }
+    async fn now_playing(
+        &self,
+        _: ChannelId,
+        existing: Option<MessageId>,
+        _: &NowPlayingCard,
+    ) -> Result<MessageId, NotifyError> {
+        existing.map_or_else(|| MessageId::new(1).map_err(|e| NotifyError(e.to_string())), Ok)
+    }
+    async fn say(&self, _: ChannelId, _: &str) -> Result<(), NotifyError> {
+        Ok(())
+    }
+}
+
+fn only_debug() -> bool {
+    std::env::var_os("VOICE_BENCH_DEBUG").is_some()
+}

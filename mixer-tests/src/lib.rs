@@ -33,6 +33,9 @@ pub struct MockCall {
     rx: UdpSocket,
     decoder: OpusDecoder,
     buf: Vec<u8>,
+    /// songbird parks a mixer that has no track (it would leave this scheduler for good),
+    /// so ticking waits for the first track, as the real scheduler does.
+    started: bool,
 }
 
 impl MockCall {
@@ -48,6 +51,7 @@ impl MockCall {
             rx,
             decoder: OpusDecoder::new(),
             buf: vec![0u8; 1500],
+            started: false,
         }
     }
 
@@ -75,15 +79,19 @@ impl MockCall {
     }
 
     /// Adds a track to the call, as `Call::play` does.
-    pub fn play(&self, track: Track) -> TrackHandle {
+    pub fn play(&mut self, track: Track) -> TrackHandle {
         let (handle, ctx) = track_context(track);
         let _ = self.mixer_tx.send(MixerMessage::AddTrack(Box::new(ctx)));
+        self.started = true;
         handle
     }
 
     /// Runs one mixer tick (no waiting: `internals` turns the 20 ms pacing off) and reads
     /// what it sent.
     pub fn tick(&mut self) -> Frame {
+        if !self.started {
+            return Frame::Nothing;
+        }
         self.sched.core.run_once();
         let mut got = Frame::Nothing;
         while let Ok(n) = self.rx.recv(&mut self.buf) {
@@ -150,9 +158,43 @@ pub struct MockFleet {
     buf: Vec<u8>,
 }
 
+/// One scheduler thread that keeps every mixer it is given. songbird's default moves
+/// expensive mixers to other threads and caps a thread at 16 calls; a per-core measure
+/// needs them all on one thread.
+fn one_thread_scheduler(calls: usize) -> MockScheduler {
+    use songbird::driver::bench_internals::scheduler::{
+        Config, LiveStatBlock, Mode, StatBlock, TaskId, WorkerId,
+    };
+    use std::sync::Arc;
+    let stats = Arc::new(StatBlock::default());
+    let local = Arc::new(LiveStatBlock::default());
+    let (task_tx, task_rx) = flume::unbounded();
+    let (sched_tx, sched_rx) = flume::unbounded();
+    let mut config = Config::default();
+    config.strategy = Mode::MaxPerThread(
+        std::num::NonZeroUsize::new(calls.max(1)).unwrap_or(std::num::NonZeroUsize::MIN),
+    );
+    config.move_expensive_tasks = false;
+    MockScheduler {
+        core: songbird::driver::bench_internals::scheduler::Live::new(
+            WorkerId::new(),
+            config,
+            stats.clone(),
+            local.clone(),
+            task_rx,
+            sched_tx,
+        ),
+        stats,
+        local,
+        rx: sched_rx,
+        tx: task_tx,
+        id: TaskId::new(),
+    }
+}
+
 impl MockFleet {
     pub fn new(handle: &tokio::runtime::Handle, calls: usize) -> Self {
-        let mut sched = MockScheduler::new(None);
+        let mut sched = one_thread_scheduler(calls);
         let mut receivers = Vec::with_capacity(calls);
         let mut senders = Vec::with_capacity(calls);
         let mut channels = Vec::with_capacity(calls);

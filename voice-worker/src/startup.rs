@@ -170,13 +170,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     });
 
     lifecycle.beat().await;
-    if tokio::time::timeout(READY_WAIT, ready.notified())
-        .await
-        .is_err()
-    {
-        tracing::warn!("the gateway is not ready after {READY_WAIT:?}; resuming anyway");
-    }
-    lifecycle.resume().await;
+    // Resume once the gateway is up (joins need it); intents are taken meanwhile.
+    let resumer = lifecycle.clone();
+    tokio::spawn(async move {
+        if tokio::time::timeout(READY_WAIT, ready.notified())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the gateway is not ready after {READY_WAIT:?}; resuming anyway");
+        }
+        resumer.resume().await;
+    });
 
     let consumer = Consumer {
         bus,

@@ -13,6 +13,10 @@ use timmybot_shared::domain::{ChannelId, GuildId};
 
 use crate::ports::{OnEnd, TrackControl, TrackEnd, Voice, VoiceError};
 
+/// Discord's default voice-channel bitrate. More is wasted on most channels, and audio
+/// egress is the worker's largest cost (README "Deploy").
+pub const BITRATE: songbird::driver::Bitrate = songbird::driver::Bitrate::Bits(64_000);
+
 pub struct SongbirdVoice {
     manager: Arc<Songbird>,
 }
@@ -35,11 +39,13 @@ impl Voice for SongbirdVoice {
         let ch = NonZeroU64::new(channel.get())
             .map(songbird::id::ChannelId::from)
             .ok_or_else(|| VoiceError::Join("channel id 0".into()))?;
-        self.manager
+        let call = self
+            .manager
             .join(gid(guild)?, ch)
             .await
-            .map(|_| ())
-            .map_err(|e| VoiceError::Join(e.to_string()))
+            .map_err(|e| VoiceError::Join(e.to_string()))?;
+        call.lock().await.set_bitrate(BITRATE);
+        Ok(())
     }
 
     async fn leave(&self, guild: GuildId) -> Result<(), VoiceError> {
