@@ -21,6 +21,7 @@ pub async fn run(guild: Option<GuildId>, out: &mut impl Write) -> anyhow::Result
                 env::DISCORD_APPLICATION_ID
             )
         })?;
+    timmybot_shared::tls::install_crypto_provider();
     let mut http = twilight_http::Client::builder().token(token);
     if let Ok(proxy) = std::env::var(env::DISCORD_REST_PROXY) {
         http = http.proxy(proxy, true);

@@ -18,6 +18,7 @@ use crate::routes::{router, App};
 const REST_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub async fn build(settings: Settings) -> anyhow::Result<Router> {
+    timmybot_shared::tls::install_crypto_provider();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = settings.store.open(clock.clone()).await?;
     let aws = timmybot_shared::aws::load_config().await;

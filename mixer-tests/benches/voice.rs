@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use songbird::driver::Bitrate;
 use songbird::input::cached::{Compressed, Memory};
+use songbird::input::codecs::{get_codec_registry, get_probe};
 use songbird::input::{File, Input};
 use songbird::tracks::{LoopState, Track, TrackHandle};
-use timmybot_mixer_tests::{Frame, MockCall, MockFleet};
+use timmybot_mixer_tests::{Frame, MockCall, MockFleet, TrackAdder};
 use timmybot_shared::clock::{Clock, SystemClock};
 use timmybot_shared::domain::{
-    ChannelId, GuildId, IntentId, IntentKind, MessageId, PlaybackIntent, Position, ReplyTo,
-    UserId,
+    ChannelId, GuildId, IntentId, IntentKind, MessageId, PlaybackIntent, Position, ReplyTo, UserId,
 };
 use timmybot_shared::retry::RetryPolicy;
 use timmybot_shared::sources::{Guard, Sources, SourcesConfig};
@@ -29,7 +29,7 @@ use timmybot_shared::store::sqlite::SqliteStore;
 use timmybot_tests::audio::wav_tone;
 use voice_worker::player::{Deps, GuildPlayer, Job};
 use voice_worker::ports::{
-    Notifier, NotifyError, NowPlayingCard, OnEnd, Presence, TrackControl, Voice, VoiceError,
+    Armed, Notifier, NotifyError, NowPlayingCard, OnEnd, Presence, TrackControl, Voice, VoiceError,
 };
 
 const TICK: Duration = Duration::from_millis(20);
@@ -64,7 +64,13 @@ fn main() {
         c
     });
 
-    println!("TimmyBot voice benchmarks (one scheduler thread = one core; 20 ms ticks)\n");
+    println!(
+        "TimmyBot voice benchmarks (one scheduler thread = one core; 20 ms ticks; Opus at {} b/s)\n",
+        match voice_worker::adapters::songbird::BITRATE {
+            Bitrate::Bits(b) => b,
+            _ => 0,
+        }
+    );
     println!("| measure | value | goal |");
     println!("|---|---|---|");
 
@@ -142,6 +148,8 @@ fn rss_bytes() -> u64 {
 /// `n` calls, each playing a looping track, ticked until every call sends audio.
 fn fleet(rt: &tokio::runtime::Runtime, n: usize, make: impl Fn() -> Input) -> MockFleet {
     let mut f = MockFleet::new(rt.handle(), n);
+    // The worker's bitrate (`adapters::songbird::BITRATE`), not songbird's 128 kb/s default.
+    f.set_bitrate(voice_worker::adapters::songbird::BITRATE);
     for i in 0..n {
         f.play(i, Track::new(make()).loops(LoopState::Infinite));
     }
@@ -182,29 +190,30 @@ fn paced(f: &mut MockFleet, ticks: usize) -> (Duration, Duration, f64) {
     )
 }
 
-/// Two queued tracks: the first ends, the handoff starts the preloaded second (as the
-/// player's end handler does). Counts the frames without audio between them.
+/// Two queued tracks: the first ends, and the handoff adds the second, already opened and
+/// probed, as the player's end handler does. Counts the frames without audio between them.
 fn gap_frames(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> usize {
     let a = dir.path().join("short-a.wav");
     let b = dir.path().join("short-b.wav");
     std::fs::write(&a, wav_tone(440.0, 0.5, 0.5)).expect("a");
     std::fs::write(&b, wav_tone(660.0, 0.5, 0.5)).expect("b");
     let mut call = MockCall::new(rt.handle().clone());
-    let first = call.play(Track::new(File::new(a).into()));
-    let second = call.play(Track::new(File::new(b).into()).pause());
-    let _ = second.make_playable();
-    let _ = first;
+    let ready_b = rt
+        .block_on(Input::from(File::new(b)).make_playable_async(get_codec_registry(), get_probe()))
+        .expect("open b");
+    let mut next = Some(Track::new(ready_b));
+    call.play(Track::new(File::new(a).into()));
     let mut last_a = None;
     let mut first_b = None;
-    let mut handed_off = false;
     for tick in 0..2_000 {
         let frame = call.tick();
-        if call.track_ended() && !handed_off {
-            let _ = second.play();
-            handed_off = true;
+        if call.track_ended() {
+            if let Some(track) = next.take() {
+                call.play(track);
+            }
         }
         if let Frame::Audio(_) = frame {
-            if handed_off && last_a.is_some_and(|t| tick > t) {
+            if next.is_none() && last_a.is_some_and(|t| tick > t) {
                 first_b = Some(tick);
                 break;
             }
@@ -294,30 +303,21 @@ fn intent_to_rtp(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> Durat
 
 /// A voice port whose call is a mock mixer on its own thread, ticking every real 20 ms.
 struct MockVoice {
-    add: Mutex<mpsc::Sender<(Track, mpsc::Sender<TrackHandle>)>>,
+    adder: TrackAdder,
     first_audio: Mutex<mpsc::Receiver<Instant>>,
 }
 
 impl MockVoice {
     fn start(handle: tokio::runtime::Handle) -> Self {
-        let (add, add_rx) = mpsc::channel::<(Track, mpsc::Sender<TrackHandle>)>();
+        let (adder_tx, adder_rx) = mpsc::channel();
         let (heard_tx, first_audio) = mpsc::channel();
         std::thread::spawn(move || {
             let mut call = MockCall::new(handle);
+            let _ = adder_tx.send(call.adder());
             let mut next = Instant::now();
             let mut told = false;
             for _ in 0..1_000 {
-                while let Ok((track, back)) = add_rx.try_recv() {
-                    if only_debug() {
-                        eprintln!("mock call: track added");
-                    }
-                    let _ = back.send(call.play(track));
-                }
-                let frame = call.tick();
-                if only_debug() && !matches!(frame, Frame::Nothing) {
-                    eprintln!("mock call: {:?}", std::mem::discriminant(&frame));
-                }
-                if let Frame::Audio(_) = frame {
+                if let Frame::Audio(_) = call.tick_when_started() {
                     if !told {
                         let _ = heard_tx.send(Instant::now());
                         told = true;
@@ -328,7 +328,7 @@ impl MockVoice {
             }
         });
         Self {
-            add: Mutex::new(add),
+            adder: adder_rx.recv().expect("mock call"),
             first_audio: Mutex::new(first_audio),
         }
     }
@@ -354,34 +354,46 @@ impl TrackControl for Control {
     }
 }
 
+struct MockArmed {
+    adder: TrackAdder,
+    input: Input,
+    gain: f32,
+}
+
+impl Armed for MockArmed {
+    fn start(self: Box<Self>, _at: Duration, paused: bool) -> Arc<dyn TrackControl> {
+        let mut track = Track::new(self.input).volume(self.gain);
+        if paused {
+            track = track.pause();
+        }
+        Arc::new(Control(self.adder.play(track)))
+    }
+}
+
 #[async_trait]
 impl Voice for MockVoice {
     async fn join(&self, _: GuildId, _: ChannelId) -> Result<(), VoiceError> {
-        if only_debug() {
-            eprintln!("mock voice: join");
-        }
         Ok(())
     }
     async fn leave(&self, _: GuildId) -> Result<(), VoiceError> {
         Ok(())
     }
-    async fn load(
+    async fn arm(
         &self,
         _: GuildId,
         input: Input,
-        _at: Duration,
         gain: f32,
         _on_end: OnEnd,
-    ) -> Result<Arc<dyn TrackControl>, VoiceError> {
-        let (back, handle) = mpsc::channel();
-        self.add
-            .lock()
-            .map_err(|_| VoiceError::NotConnected)?
-            .send((Track::new(input).pause().volume(gain), back))
-            .map_err(|_| VoiceError::NotConnected)?;
-        let handle = handle.recv().map_err(|_| VoiceError::NotConnected)?;
-        let _ = handle.make_playable();
-        Ok(Arc::new(Control(handle)))
+    ) -> Result<Box<dyn Armed>, VoiceError> {
+        let input = input
+            .make_playable_async(get_codec_registry(), get_probe())
+            .await
+            .map_err(|e| VoiceError::Source(e.to_string()))?;
+        Ok(Box::new(MockArmed {
+            adder: self.adder.clone(),
+            input,
+            gain,
+        }))
     }
 }
 
@@ -406,7 +418,10 @@ impl Notifier for Quiet {
         existing: Option<MessageId>,
         _: &NowPlayingCard,
     ) -> Result<MessageId, NotifyError> {
-        existing.map_or_else(|| MessageId::new(1).map_err(|e| NotifyError(e.to_string())), Ok)
+        existing.map_or_else(
+            || MessageId::new(1).map_err(|e| NotifyError(e.to_string())),
+            Ok,
+        )
     }
     async fn say(&self, _: ChannelId, _: &str) -> Result<(), NotifyError> {
         Ok(())

@@ -80,10 +80,13 @@ impl MockCall {
 
     /// Adds a track to the call, as `Call::play` does.
     pub fn play(&mut self, track: Track) -> TrackHandle {
-        let (handle, ctx) = track_context(track);
-        let _ = self.mixer_tx.send(MixerMessage::AddTrack(Box::new(ctx)));
         self.started = true;
-        handle
+        self.adder().play(track)
+    }
+
+    /// Adds tracks from another thread; the mixer takes them at the start of its next tick.
+    pub fn adder(&self) -> TrackAdder {
+        TrackAdder(self.mixer_tx.clone())
     }
 
     /// Runs one mixer tick (no waiting: `internals` turns the 20 ms pacing off) and reads
@@ -108,6 +111,14 @@ impl MockCall {
             };
         }
         got
+    }
+
+    /// Like [`MockCall::tick`], but starts ticking once a track arrived through an adder.
+    pub fn tick_when_started(&mut self) -> Frame {
+        if !self.started && !self.mixer_tx.is_empty() {
+            self.started = true;
+        }
+        self.tick()
     }
 
     /// Ticks until `n` audio frames arrived, pausing `pace` between ticks so background
@@ -143,6 +154,18 @@ impl MockCall {
                 )
             )
         })
+    }
+}
+
+/// A handle that adds tracks to a [`MockCall`] from anywhere.
+#[derive(Clone)]
+pub struct TrackAdder(flume::Sender<MixerMessage>);
+
+impl TrackAdder {
+    pub fn play(&self, track: Track) -> TrackHandle {
+        let (handle, ctx) = track_context(track);
+        let _ = self.0.send(MixerMessage::AddTrack(Box::new(ctx)));
+        handle
     }
 }
 
@@ -210,6 +233,13 @@ impl MockFleet {
             receivers,
             senders,
             buf: vec![0u8; 1500],
+        }
+    }
+
+    /// Sets every call's Opus bitrate, as `Call::set_bitrate` does.
+    pub fn set_bitrate(&self, bitrate: songbird::driver::Bitrate) {
+        for tx in &self.senders {
+            let _ = tx.send(MixerMessage::SetBitrate(bitrate));
         }
     }
 

@@ -22,3 +22,4 @@ pub mod secrets;
 #[cfg(feature = "sources")]
 pub mod sources;
 pub mod store;
+pub mod tls;

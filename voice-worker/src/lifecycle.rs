@@ -115,7 +115,7 @@ impl Lifecycle {
                 _ = beat.tick() => self.beat().await,
                 _ = tick.tick() => {
                     for p in self.players.all().await {
-                        let _ = p.send(Job::Tick).await;
+                        let _ = p.send(Job::Tick { done: None }).await;
                     }
                     scale = self.watch_idle(scale).await;
                 }

@@ -3,9 +3,9 @@
 //! other guilds run concurrently.
 //!
 //! The stored state is the truth. Each job changes the state with a versioned write, then
-//! [`GuildPlayer::sync`] makes the call match it. The next track is loaded paused while the
-//! current one plays, and the current track's end handler starts it directly, so the handoff
-//! does not wait for the store.
+//! [`GuildPlayer::sync`] makes the call match it. The next track is opened and probed while
+//! the current one plays, and the current track's end handler adds it to the call directly,
+//! so the handoff waits neither for the store nor for a download.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +22,9 @@ use timmybot_shared::store::{update_guild, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::apply::{self, Effect};
-use crate::ports::{Notifier, NowPlayingCard, OnEnd, Presence, TrackControl, TrackEnd, Voice};
+use crate::ports::{
+    Armed, Notifier, NowPlayingCard, OnEnd, Presence, TrackControl, TrackEnd, Voice,
+};
 
 /// Jobs waiting for one guild before senders wait.
 const MAILBOX: usize = 64;
@@ -83,8 +85,10 @@ pub enum Job {
         token: u64,
         end: TrackEnd,
     },
-    /// Check whether to leave an idle channel.
-    Tick,
+    /// Check whether to leave an idle channel; `done` says when the check is over.
+    Tick {
+        done: Option<oneshot::Sender<()>>,
+    },
     /// Start playing what the state says was playing. `freeze_at_ms`: after a crash, the
     /// last moment the old worker is known to have been playing.
     Resume {
@@ -111,7 +115,6 @@ impl PlayerHandle {
 
 struct Loaded {
     token: u64,
-    key: TrackKey,
     ctl: Arc<dyn TrackControl>,
 }
 
@@ -120,16 +123,28 @@ struct Playing {
     loaded: Loaded,
 }
 
-/// The track to start when the current one (by token) ends.
-type Handoff = Arc<Mutex<Option<(u64, Arc<dyn TrackControl>)>>>;
+/// The track that follows the current one: armed (opened, not in the call) until the
+/// current track's end handler starts it.
+struct Next {
+    token: u64,
+    key: TrackKey,
+    armed: Option<Box<dyn Armed>>,
+    started: Option<Arc<dyn TrackControl>>,
+}
+
+#[derive(Default)]
+struct Handoff {
+    /// The token of the track whose end starts `next`.
+    after: u64,
+    next: Option<Next>,
+}
 
 pub struct GuildPlayer {
     guild: GuildId,
     deps: Arc<Deps>,
     tx: mpsc::Sender<Job>,
     current: Option<Playing>,
-    next: Option<Loaded>,
-    handoff: Handoff,
+    handoff: Arc<Mutex<Handoff>>,
     connected: Option<ChannelId>,
     idle_since_ms: Option<u64>,
     /// The last state read or written.
@@ -147,8 +162,7 @@ impl GuildPlayer {
             deps,
             tx: tx.clone(),
             current: None,
-            next: None,
-            handoff: Arc::new(Mutex::new(None)),
+            handoff: Arc::new(Mutex::new(Handoff::default())),
             connected: None,
             idle_since_ms: None,
             state: None,
@@ -172,9 +186,12 @@ impl GuildPlayer {
                         tracing::warn!(guild = %self.guild, error = %e, "advancing the queue failed");
                     }
                 }
-                Job::Tick => {
+                Job::Tick { done } => {
                     if let Err(e) = self.on_tick().await {
                         tracing::warn!(guild = %self.guild, error = %e, "idle check failed");
+                    }
+                    if let Some(done) = done {
+                        let _ = done.send(());
                     }
                 }
                 Job::Resume { freeze_at_ms, done } => {
@@ -292,8 +309,10 @@ impl GuildPlayer {
 
     fn each_track(&self, f: impl Fn(&dyn TrackControl)) {
         self.each_current(&f);
-        if let Some(n) = &self.next {
-            f(n.ctl.as_ref());
+        if let Ok(h) = self.handoff.lock() {
+            if let Some(ctl) = h.next.as_ref().and_then(|n| n.started.as_ref()) {
+                f(ctl.as_ref());
+            }
         }
     }
 
@@ -333,17 +352,32 @@ impl GuildPlayer {
         let gain = st.queue.volume().gain();
         if self.current.as_ref().map(|p| p.seq) != Some(seq) {
             if let Some(old) = self.current.take() {
-                self.drop_track(&old.loaded);
+                old.loaded.ctl.stop();
             }
-            let fresh_start = np.position_ms(self.now()) < 1_000;
-            let loaded = match self.next.take() {
-                Some(next) if next.key == np.track.key && fresh_start => next,
+            let at = np.position_ms(self.now());
+            // The prepared next track serves only a play from the start.
+            let next = self
+                .take_next()
+                .filter(|n| n.key == np.track.key && at < 1_000);
+            let loaded = match next {
+                Some(Next {
+                    token,
+                    started: Some(ctl),
+                    ..
+                }) => Loaded { token, ctl },
+                Some(Next {
+                    token,
+                    armed: Some(armed),
+                    ..
+                }) => Loaded {
+                    token,
+                    ctl: armed.start(Duration::from_millis(at), np.paused),
+                },
                 other => {
-                    if let Some(n) = other {
-                        self.drop_track(&n);
+                    if let Some(ctl) = other.and_then(|n| n.started) {
+                        ctl.stop();
                     }
-                    let at = np.position_ms(self.now());
-                    match self.load(&np.track, at, gain).await {
+                    match self.load(&np.track, at, np.paused, gain).await {
                         Ok(l) => l,
                         Err(why) => {
                             self.failed(st, &np.track, &why).await;
@@ -363,51 +397,57 @@ impl GuildPlayer {
         self.preload(st).await;
     }
 
-    /// Loads what plays after the current track, paused, and arms the handoff.
+    /// Prepares what plays after the current track and arms the handoff to it.
     async fn preload(&mut self, st: &GuildState) {
         let mut after = st.queue.clone();
         let next_track = after
             .advance(self.now())
             .ok()
             .and_then(|_| after.now_playing().map(|np| np.track.clone()));
-        let (Some(current), Some(track)) = (&self.current, next_track) else {
-            self.disarm();
-            if let Some(n) = self.next.take() {
-                self.drop_track(&n);
-            }
+        let (Some(current_token), Some(track)) =
+            (self.current.as_ref().map(|p| p.loaded.token), next_track)
+        else {
+            self.stop_next();
             return;
         };
-        let current_token = current.loaded.token;
-        if self.next.as_ref().is_some_and(|n| n.key == track.key) {
-            self.arm(current_token);
-            return;
+        if let Ok(mut h) = self.handoff.lock() {
+            if h.next.as_ref().is_some_and(|n| n.key == track.key) {
+                h.after = current_token;
+                return;
+            }
         }
-        if let Some(n) = self.next.take() {
-            self.drop_track(&n);
-        }
-        match self.load(&track, 0, st.queue.volume().gain()).await {
-            Ok(l) => {
-                self.next = Some(l);
-                self.arm(current_token);
+        self.stop_next();
+        match self.arm(&track, st.queue.volume().gain()).await {
+            Ok((token, armed)) => {
+                if let Ok(mut h) = self.handoff.lock() {
+                    *h = Handoff {
+                        after: current_token,
+                        next: Some(Next {
+                            token,
+                            key: track.key.clone(),
+                            armed: Some(armed),
+                            started: None,
+                        }),
+                    };
+                }
             }
             // It is tried again, and reported, when its turn comes.
             Err(why) => tracing::info!(guild = %self.guild, %why, "preloading failed"),
         }
     }
 
-    fn arm(&self, current_token: u64) {
-        if let (Ok(mut slot), Some(n)) = (self.handoff.lock(), &self.next) {
-            *slot = Some((current_token, Arc::clone(&n.ctl)));
+    fn take_next(&self) -> Option<Next> {
+        self.handoff.lock().ok().and_then(|mut h| h.next.take())
+    }
+
+    fn stop_next(&self) {
+        if let Some(ctl) = self.take_next().and_then(|n| n.started) {
+            ctl.stop();
         }
     }
 
-    fn disarm(&self) {
-        if let Ok(mut slot) = self.handoff.lock() {
-            *slot = None;
-        }
-    }
-
-    async fn load(&self, track: &Track, at_ms: u64, gain: f32) -> Result<Loaded, String> {
+    /// Opens `track` and prepares it to start; returns its token.
+    async fn arm(&self, track: &Track, gain: f32) -> Result<(u64, Box<dyn Armed>), String> {
         let input = self
             .deps
             .sources
@@ -419,54 +459,44 @@ impl GuildPlayer {
         let handoff = Arc::clone(&self.handoff);
         let on_end: OnEnd = Box::new(move |end| {
             // Start the next track first: this is the gap users hear.
-            let next = handoff.lock().ok().and_then(|mut slot| {
-                if slot.as_ref().is_some_and(|(t, _)| *t == token) {
-                    slot.take()
-                } else {
-                    None
+            if let Ok(mut h) = handoff.lock() {
+                if h.after == token {
+                    if let Some(next) = h.next.as_mut() {
+                        if let Some(armed) = next.armed.take() {
+                            next.started = Some(armed.start(Duration::ZERO, false));
+                        }
+                    }
                 }
-            });
-            if let Some((_, ctl)) = next {
-                ctl.play();
             }
             let _ = tx.try_send(Job::Ended { token, end });
         });
-        let ctl = self
+        let armed = self
             .deps
             .voice
-            .load(
-                self.guild,
-                input,
-                Duration::from_millis(at_ms),
-                gain,
-                on_end,
-            )
+            .arm(self.guild, input, gain, on_end)
             .await
             .map_err(|e| e.to_string())?;
+        Ok((token, armed))
+    }
+
+    async fn load(
+        &self,
+        track: &Track,
+        at_ms: u64,
+        paused: bool,
+        gain: f32,
+    ) -> Result<Loaded, String> {
+        let (token, armed) = self.arm(track, gain).await?;
         Ok(Loaded {
             token,
-            key: track.key.clone(),
-            ctl,
+            ctl: armed.start(Duration::from_millis(at_ms), paused),
         })
     }
 
-    /// Stops a track on purpose; its end event is then stale and ignored.
-    fn drop_track(&self, l: &Loaded) {
-        if let Ok(mut slot) = self.handoff.lock() {
-            if slot.as_ref().is_some_and(|(t, _)| *t == l.token) {
-                *slot = None;
-            }
-        }
-        l.ctl.stop();
-    }
-
     fn stop_all(&mut self) {
-        self.disarm();
+        self.stop_next();
         if let Some(p) = self.current.take() {
             p.loaded.ctl.stop();
-        }
-        if let Some(n) = self.next.take() {
-            n.ctl.stop();
         }
     }
 

@@ -15,6 +15,8 @@ pub enum VoiceError {
     Join(String),
     #[error("not connected to voice in this guild")]
     NotConnected,
+    #[error("{0}")]
+    Source(String),
 }
 
 /// How a track stopped.
@@ -29,7 +31,7 @@ pub enum TrackEnd {
 /// Called once when a loaded track stops. Runs on songbird's event task, so it must be quick.
 pub type OnEnd = Box<dyn FnOnce(TrackEnd) + Send + 'static>;
 
-/// A track in a call, loaded paused.
+/// A playing (or paused) track in a call.
 pub trait TrackControl: Send + Sync {
     fn play(&self);
     fn pause(&self);
@@ -38,21 +40,28 @@ pub trait TrackControl: Send + Sync {
     fn seek(&self, to: Duration);
 }
 
+/// A track whose input is already opened and probed, not yet in the call. Starting it is
+/// synchronous and cheap, so an end handler can do it: songbird adds new tracks before it
+/// mixes a tick, but applies play commands after, so adding beats un-pausing by a frame.
+pub trait Armed: Send {
+    /// Adds the track to the call at `at`, playing unless `paused`.
+    fn start(self: Box<Self>, at: Duration, paused: bool) -> Arc<dyn TrackControl>;
+}
+
 #[async_trait]
 pub trait Voice: Send + Sync {
     /// Joins or moves to `channel`.
     async fn join(&self, guild: GuildId, channel: ChannelId) -> Result<(), VoiceError>;
     async fn leave(&self, guild: GuildId) -> Result<(), VoiceError>;
-    /// Adds `input` to the guild's call, paused, starting at `at`, and starts readying it
-    /// (connect, probe) so that `play` starts it on the next 20 ms tick.
-    async fn load(
+    /// Opens and probes `input` (connects, downloads headers, runs yt-dlp) so that it can
+    /// start at once; `on_end` fires once when the started track stops.
+    async fn arm(
         &self,
         guild: GuildId,
         input: Input,
-        at: Duration,
         gain: f32,
         on_end: OnEnd,
-    ) -> Result<Arc<dyn TrackControl>, VoiceError>;
+    ) -> Result<Box<dyn Armed>, VoiceError>;
 }
 
 /// Who sits where, from the gateway's voice states.

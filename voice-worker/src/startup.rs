@@ -31,6 +31,7 @@ const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs the worker until SIGTERM or Ctrl-C, then drains.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    timmybot_shared::tls::install_crypto_provider();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let started_at_ms = clock.now_ms();
     let store = settings.store.open(clock.clone()).await?;

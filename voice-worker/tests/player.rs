@@ -96,20 +96,14 @@ async fn the_next_track_is_preloaded_and_starts_when_the_current_ends() {
     w.start(f.parts.bus.clone());
     send(&f, play("a.wav")).await;
     send(&f, play("b.wav")).await;
-    eventually(10, "a plays and b is loaded", || {
-        w.voice.tracks(g()).len() == 2
-    })
-    .await;
-    let (a, b) = {
-        let t = w.voice.tracks(g());
-        (t[0].clone(), t[1].clone())
-    };
-    assert!(a.playing());
-    assert!(!b.playing(), "the next track waits, paused");
+    eventually(10, "a plays and b is prepared", || w.voice.armed(g()) == 2).await;
+    let a = w.voice.playing(g()).unwrap();
+    assert_eq!(w.voice.tracks(g()).len(), 1, "b waits outside the call");
 
     f.parts.clock.advance(200);
     a.end(TrackEnd::Finished);
-    // The handoff starts b at once, before the store is written.
+    // The handoff starts b at once, in the end handler, before the store is written.
+    let b = w.voice.tracks(g())[1].clone();
     assert!(b.playing(), "b started in the end handler");
     eventually(10, "the queue advanced to b", || {
         futures_now(now_title(&f)) == Some("b".into())
@@ -118,11 +112,12 @@ async fn the_next_track_is_preloaded_and_starts_when_the_current_ends() {
     let history = f.parts.store.recent_plays(g(), 10).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].title, "a");
-    assert_eq!(
-        w.voice.tracks(g()).len(),
-        2,
-        "b was not loaded a second time"
-    );
+    eventually(10, "the card shows b", || {
+        w.notifier.cards.lock().unwrap().last().map(|c| c.2.clone()) == Some("b".into())
+    })
+    .await;
+    assert_eq!(w.voice.armed(g()), 2, "b was not opened a second time");
+    assert_eq!(w.voice.tracks(g()).len(), 2);
 
     // b ends with an empty queue: nothing more plays.
     b.end(TrackEnd::Finished);
@@ -159,8 +154,8 @@ async fn loop_track_replays_and_a_failing_source_is_reported_and_skipped() {
     .await
     .unwrap();
     send(&f, intent(IntentKind::QueueChanged)).await;
-    eventually(10, "a second copy of a is preloaded", || {
-        w.voice.tracks(g()).len() == 2
+    eventually(10, "a second copy of a is prepared", || {
+        w.voice.armed(g()) == 2
     })
     .await;
     let first = w.voice.tracks(g())[0].clone();
@@ -187,11 +182,7 @@ async fn loop_track_replays_and_a_failing_source_is_reported_and_skipped() {
     .await
     .unwrap();
     send(&f, intent(IntentKind::QueueChanged)).await;
-    eventually(10, "b is preloaded", || {
-        let t = w.voice.tracks(g());
-        t.len() >= 3 && !t.last().unwrap().playing()
-    })
-    .await;
+    eventually(10, "b is prepared", || w.voice.armed(g()) == 3).await;
     let current = w.voice.playing(g()).unwrap();
     current.end(TrackEnd::Failed("the stream ended early".into()));
     eventually(10, "b plays", || {
@@ -266,7 +257,11 @@ async fn an_empty_channel_is_left_after_idle_leave() {
     eventually(10, "a plays", || w.voice.playing(g()).is_some()).await;
     let tick = || async {
         for p in w.players.all().await {
-            p.send(voice_worker::player::Job::Tick).await.unwrap();
+            let (done, checked) = tokio::sync::oneshot::channel();
+            p.send(voice_worker::player::Job::Tick { done: Some(done) })
+                .await
+                .unwrap();
+            checked.await.unwrap();
         }
     };
     tick().await;

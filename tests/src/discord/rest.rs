@@ -49,6 +49,7 @@ impl Drop for RunningRest {
 impl RunningRest {
     /// A twilight-http client that talks to this fake instead of Discord.
     pub fn client(&self) -> twilight_http::Client {
+        timmybot_shared::tls::install_crypto_provider();
         twilight_http::Client::builder()
             .proxy(self.addr.to_string(), true)
             .token("Bot test-token".into())

@@ -5,13 +5,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use songbird::events::{Event, EventContext, EventHandler, TrackEvent};
+use songbird::events::{Event, EventContext, EventData, EventHandler, TrackEvent};
+use songbird::input::codecs::{get_codec_registry, get_probe};
 use songbird::input::Input;
 use songbird::tracks::{PlayMode, Track, TrackHandle};
 use songbird::Songbird;
 use timmybot_shared::domain::{ChannelId, GuildId};
 
-use crate::ports::{OnEnd, TrackControl, TrackEnd, Voice, VoiceError};
+use crate::ports::{Armed, OnEnd, TrackControl, TrackEnd, Voice, VoiceError};
 
 /// Discord's default voice-channel bitrate. More is wasted on most channels, and audio
 /// egress is the worker's largest cost (README "Deploy").
@@ -55,32 +56,94 @@ impl Voice for SongbirdVoice {
             .map_err(|_| VoiceError::NotConnected)
     }
 
-    async fn load(
+    async fn arm(
         &self,
         guild: GuildId,
         input: Input,
-        at: Duration,
         gain: f32,
         on_end: OnEnd,
-    ) -> Result<Arc<dyn TrackControl>, VoiceError> {
+    ) -> Result<Box<dyn Armed>, VoiceError> {
         let call = self
             .manager
             .get(gid(guild)?)
             .ok_or(VoiceError::NotConnected)?;
-        let handle = call
-            .lock()
+        // Open and probe here, off the mixer thread, so starting costs the mixer nothing.
+        let input = input
+            .make_playable_async(get_codec_registry(), get_probe())
             .await
-            .play(Track::new(input).pause().volume(gain));
+            .map_err(|e| VoiceError::Source(e.to_string()))?;
+        Ok(Box::new(SongbirdArmed {
+            call,
+            input,
+            gain,
+            on_end,
+        }))
+    }
+}
+
+struct SongbirdArmed {
+    call: Arc<tokio::sync::Mutex<songbird::Call>>,
+    input: Input,
+    gain: f32,
+    on_end: OnEnd,
+}
+
+impl Armed for SongbirdArmed {
+    fn start(self: Box<Self>, at: Duration, paused: bool) -> Arc<dyn TrackControl> {
+        let SongbirdArmed {
+            call,
+            input,
+            gain,
+            on_end,
+        } = *self;
+        let mut track = Track::new(input).volume(gain);
+        // Either event ends the track; `Ended` fires the callback only once. Registered
+        // before the track exists, so even an instant end is seen.
         let once = Ended(Arc::new(Mutex::new(Some(on_end))));
-        // Either event ends the track; `Ended` fires the callback only once.
-        let _ = handle.add_event(Event::Track(TrackEvent::End), once.clone());
-        let _ = handle.add_event(Event::Track(TrackEvent::Error), once);
-        if !at.is_zero() {
-            let _ = handle.seek(at);
+        track.events.add_event(
+            EventData::new(Event::Track(TrackEvent::End), once.clone()),
+            Duration::ZERO,
+        );
+        track.events.add_event(
+            EventData::new(Event::Track(TrackEvent::Error), once),
+            Duration::ZERO,
+        );
+        // A seek must land before the first frame, so start paused and play after it.
+        let play_after_seek = !at.is_zero() && !paused;
+        if paused || play_after_seek {
+            track = track.pause();
         }
-        // Connect and probe now, so `play` starts on the next tick.
-        let _ = handle.make_playable();
-        Ok(Arc::new(Control(handle)))
+        let control = Arc::new(Control(Mutex::new(None)));
+        let finish = {
+            let control = Arc::clone(&control);
+            move |handle: TrackHandle| {
+                if !at.is_zero() {
+                    let _ = handle.seek(at);
+                }
+                if play_after_seek {
+                    let _ = handle.play();
+                }
+                if let Ok(mut slot) = control.0.lock() {
+                    *slot = Some(handle);
+                }
+            }
+        };
+        // The call's lock is held only for moments (joins, gateway events); waiting on it
+        // here would block the end handler, so take it if free, or add the track from a task.
+        let pending = match call.try_lock() {
+            Ok(mut c) => {
+                (finish.clone())(c.play(track));
+                None
+            }
+            Err(_) => Some(track),
+        };
+        if let Some(track) = pending {
+            tokio::spawn(async move {
+                let handle = call.lock().await.play(track);
+                finish(handle);
+            });
+        }
+        control
     }
 }
 
@@ -104,23 +167,32 @@ impl EventHandler for Ended {
     }
 }
 
-struct Control(TrackHandle);
+/// A started track; empty for the moments until a contended call lock is taken.
+struct Control(Mutex<Option<TrackHandle>>);
+
+impl Control {
+    fn with(&self, f: impl FnOnce(&TrackHandle)) {
+        if let Some(h) = self.0.lock().ok().as_ref().and_then(|h| h.as_ref()) {
+            f(h);
+        }
+    }
+}
 
 /// A track that already ended refuses commands; there is nothing left to control.
 impl TrackControl for Control {
     fn play(&self) {
-        let _ = self.0.play();
+        self.with(|h| drop(h.play()));
     }
     fn pause(&self) {
-        let _ = self.0.pause();
+        self.with(|h| drop(h.pause()));
     }
     fn stop(&self) {
-        let _ = self.0.stop();
+        self.with(|h| drop(h.stop()));
     }
     fn set_volume(&self, gain: f32) {
-        let _ = self.0.set_volume(gain);
+        self.with(|h| drop(h.set_volume(gain)));
     }
     fn seek(&self, to: Duration) {
-        let _ = self.0.seek(to);
+        self.with(|h| drop(h.seek(to)));
     }
 }

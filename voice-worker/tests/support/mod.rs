@@ -22,8 +22,8 @@ use voice_worker::identify::IdentifyLog;
 use voice_worker::lifecycle::{Lifecycle, LifecycleConfig};
 use voice_worker::player::Deps;
 use voice_worker::ports::{
-    Notifier, NotifyError, NowPlayingCard, OnEnd, Presence, Scaler, TrackControl, TrackEnd, Voice,
-    VoiceError,
+    Armed, Notifier, NotifyError, NowPlayingCard, OnEnd, Presence, Scaler, TrackControl, TrackEnd,
+    Voice, VoiceError,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,7 +88,9 @@ impl TrackControl for Ctl {
 pub struct FakeVoice {
     pub joins: Mutex<Vec<(GuildId, ChannelId)>>,
     pub leaves: Mutex<Vec<GuildId>>,
-    pub tracks: Mutex<Vec<Arc<FakeTrack>>>,
+    /// Tracks opened and prepared, per guild, started or not.
+    pub armed: Mutex<Vec<GuildId>>,
+    pub tracks: Arc<Mutex<Vec<Arc<FakeTrack>>>>,
 }
 
 impl FakeVoice {
@@ -101,6 +103,14 @@ impl FakeVoice {
             .cloned()
             .collect()
     }
+    pub fn armed(&self, guild: GuildId) -> usize {
+        self.armed
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|g| **g == guild)
+            .count()
+    }
     /// The one track of `guild` playing now, if exactly one is.
     pub fn playing(&self, guild: GuildId) -> Option<Arc<FakeTrack>> {
         let playing: Vec<_> = self
@@ -109,6 +119,27 @@ impl FakeVoice {
             .filter(|t| t.playing())
             .collect();
         (playing.len() == 1).then(|| playing[0].clone())
+    }
+}
+
+struct FakeArmed {
+    guild: GuildId,
+    gain: f32,
+    on_end: OnEnd,
+    tracks: Arc<Mutex<Vec<Arc<FakeTrack>>>>,
+}
+
+impl Armed for FakeArmed {
+    fn start(self: Box<Self>, at: Duration, paused: bool) -> Arc<dyn TrackControl> {
+        let t = Arc::new(FakeTrack {
+            guild: self.guild,
+            at,
+            gain: self.gain,
+            cmds: Mutex::new(vec![if paused { Cmd::Pause } else { Cmd::Play }]),
+            on_end: Mutex::new(Some(self.on_end)),
+        });
+        self.tracks.lock().unwrap().push(t.clone());
+        Arc::new(Ctl(t))
     }
 }
 
@@ -122,23 +153,20 @@ impl Voice for FakeVoice {
         self.leaves.lock().unwrap().push(guild);
         Ok(())
     }
-    async fn load(
+    async fn arm(
         &self,
         guild: GuildId,
         _input: Input,
-        at: Duration,
         gain: f32,
         on_end: OnEnd,
-    ) -> Result<Arc<dyn TrackControl>, VoiceError> {
-        let t = Arc::new(FakeTrack {
+    ) -> Result<Box<dyn Armed>, VoiceError> {
+        self.armed.lock().unwrap().push(guild);
+        Ok(Box::new(FakeArmed {
             guild,
-            at,
             gain,
-            cmds: Mutex::new(Vec::new()),
-            on_end: Mutex::new(Some(on_end)),
-        });
-        self.tracks.lock().unwrap().push(t.clone());
-        Ok(Arc::new(Ctl(t)))
+            on_end,
+            tracks: self.tracks.clone(),
+        }))
     }
 }
 
