@@ -16,12 +16,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    timmybot_shared::telemetry::init_json_logs();
     let args = Args::parse();
     let settings = Settings::load().await?;
     let app = startup::build(settings).await?;

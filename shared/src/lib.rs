@@ -22,4 +22,5 @@ pub mod secrets;
 #[cfg(feature = "sources")]
 pub mod sources;
 pub mod store;
+pub mod telemetry;
 pub mod tls;

@@ -316,17 +316,22 @@ impl GuildPlayer {
         }
     }
 
+    /// Stops everything, lets songbird send its silence frames, and leaves.
+    async fn leave_voice(&mut self) {
+        self.stop_all();
+        if self.connected.take().is_some() {
+            tokio::time::sleep(SILENCE_TAIL).await;
+            if let Err(e) = self.deps.voice.leave(self.guild).await {
+                tracing::warn!(guild = %self.guild, error = %e, "leaving voice failed");
+            }
+        }
+        self.deps.set_active(self.guild, false);
+    }
+
     /// Makes the call match `st`: channel, track, pause and volume, and the preloaded next.
     async fn sync(&mut self, st: &GuildState) {
         let Some(channel) = st.voice_channel_id else {
-            self.stop_all();
-            if self.connected.take().is_some() {
-                tokio::time::sleep(SILENCE_TAIL).await;
-                if let Err(e) = self.deps.voice.leave(self.guild).await {
-                    tracing::warn!(guild = %self.guild, error = %e, "leaving voice failed");
-                }
-            }
-            self.deps.set_active(self.guild, false);
+            self.leave_voice().await;
             return;
         };
         if self.connected != Some(channel) {
@@ -707,14 +712,7 @@ impl GuildPlayer {
             })
             .await?;
         }
-        self.stop_all();
-        if self.connected.take().is_some() {
-            tokio::time::sleep(SILENCE_TAIL).await;
-            if let Err(e) = self.deps.voice.leave(self.guild).await {
-                tracing::warn!(guild = %self.guild, error = %e, "leaving voice failed");
-            }
-        }
-        self.deps.set_active(self.guild, false);
+        self.leave_voice().await;
         Ok(())
     }
 }

@@ -77,6 +77,22 @@ async fn send(f: &Fx, i: PlaybackIntent) {
     f.parts.bus.publish(&i).await.unwrap();
 }
 
+/// `/loop` is a fast command: the Lambda writes the state, then sends `queue_changed`.
+async fn set_loop(f: &Fx, mode: LoopMode) {
+    timmybot_shared::store::update_guild(
+        f.parts.store.as_ref(),
+        f.parts.clock.as_ref(),
+        Default::default(),
+        g(),
+        |st| {
+            st.queue.set_loop(mode);
+            Ok::<_, timmybot_shared::store::StoreError>(())
+        },
+    )
+    .await
+    .unwrap();
+}
+
 async fn state(f: &Fx) -> timmybot_shared::domain::GuildState {
     f.parts.store.load_guild(g()).await.unwrap().value
 }
@@ -141,18 +157,7 @@ async fn loop_track_replays_and_a_failing_source_is_reported_and_skipped() {
     send(&f, play("a.wav")).await;
     eventually(10, "a plays", || w.voice.playing(g()).is_some()).await;
     // /loop is a fast command: the Lambda writes the state and sends queue_changed.
-    timmybot_shared::store::update_guild(
-        f.parts.store.as_ref(),
-        f.parts.clock.as_ref(),
-        Default::default(),
-        g(),
-        |st| {
-            st.queue.set_loop(LoopMode::Track);
-            Ok::<_, timmybot_shared::store::StoreError>(())
-        },
-    )
-    .await
-    .unwrap();
+    set_loop(&f, LoopMode::Track).await;
     send(&f, intent(IntentKind::QueueChanged)).await;
     eventually(10, "a second copy of a is prepared", || {
         w.voice.armed(g()) == 2
@@ -169,18 +174,7 @@ async fn loop_track_replays_and_a_failing_source_is_reported_and_skipped() {
         futures_now(state(&f)).queue.upcoming().len() == 1
     })
     .await;
-    timmybot_shared::store::update_guild(
-        f.parts.store.as_ref(),
-        f.parts.clock.as_ref(),
-        Default::default(),
-        g(),
-        |st| {
-            st.queue.set_loop(LoopMode::Off);
-            Ok::<_, timmybot_shared::store::StoreError>(())
-        },
-    )
-    .await
-    .unwrap();
+    set_loop(&f, LoopMode::Off).await;
     send(&f, intent(IntentKind::QueueChanged)).await;
     eventually(10, "b is prepared", || w.voice.armed(g()) == 3).await;
     let current = w.voice.playing(g()).unwrap();

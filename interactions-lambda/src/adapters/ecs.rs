@@ -29,18 +29,11 @@ impl EcsWaker {
 #[async_trait]
 impl WorkerWaker for EcsWaker {
     async fn wake(&self) -> Result<(), WakeError> {
-        let call = self
-            .client
-            .update_service()
-            .cluster(&self.cluster)
-            .service(&self.service)
-            .desired_count(1)
-            .send();
+        let call =
+            timmybot_shared::aws::set_desired_count(&self.client, &self.cluster, &self.service, 1);
         match tokio::time::timeout(WAKE_TIMEOUT, call).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(WakeError(
-                aws_sdk_ecs::error::DisplayErrorContext(e).to_string(),
-            )),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(WakeError(e)),
             Err(_) => Err(WakeError(format!("no answer within {WAKE_TIMEOUT:?}"))),
         }
     }

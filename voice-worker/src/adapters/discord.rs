@@ -194,3 +194,47 @@ impl Presence for VoiceStates {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use twilight_model::gateway::payload::incoming::VoiceStateUpdate;
+
+    fn voice_state(user: u64, channel: Option<u64>, bot: bool) -> Event {
+        let member = serde_json::json!({
+            "deaf": false, "mute": false, "joined_at": "2026-01-01T00:00:00.000000+00:00",
+            "roles": [], "flags": 0,
+            "user": {"id": user.to_string(), "username": "u", "discriminator": "0",
+                     "avatar": null, "bot": bot}
+        });
+        let state = serde_json::json!({
+            "channel_id": channel.map(|c| c.to_string()), "guild_id": "10",
+            "user_id": user.to_string(), "member": member,
+            "deaf": false, "mute": false, "self_deaf": false, "self_mute": false,
+            "self_video": false, "session_id": "s", "suppress": false,
+            "request_to_speak_timestamp": null
+        });
+        Event::VoiceStateUpdate(Box::new(VoiceStateUpdate(
+            serde_json::from_value(state).unwrap(),
+        )))
+    }
+
+    #[test]
+    fn listeners_follow_voice_state_updates_and_skip_bots() {
+        let states = VoiceStates::default();
+        let (g, a, b) = (
+            GuildId::new(10).unwrap(),
+            ChannelId::new(1).unwrap(),
+            ChannelId::new(2).unwrap(),
+        );
+        states.update(&voice_state(100, Some(1), false));
+        states.update(&voice_state(101, Some(1), false));
+        states.update(&voice_state(102, Some(1), true));
+        assert_eq!(states.listeners(g, a).len(), 2, "the bot is not a listener");
+        states.update(&voice_state(100, Some(2), false));
+        assert_eq!(states.listeners(g, a), [UserId::new(101).unwrap()]);
+        assert_eq!(states.listeners(g, b), [UserId::new(100).unwrap()]);
+        states.update(&voice_state(101, None, false));
+        assert!(states.listeners(g, a).is_empty(), "left voice");
+    }
+}

@@ -23,14 +23,8 @@ impl EcsScaler {
 #[async_trait]
 impl Scaler for EcsScaler {
     async fn set_desired(&self, count: i32) -> Result<(), ScaleError> {
-        self.client
-            .update_service()
-            .cluster(&self.cluster)
-            .service(&self.service)
-            .desired_count(count)
-            .send()
+        timmybot_shared::aws::set_desired_count(&self.client, &self.cluster, &self.service, count)
             .await
-            .map(|_| ())
-            .map_err(|e| ScaleError(aws_sdk_ecs::error::DisplayErrorContext(e).to_string()))
+            .map_err(ScaleError)
     }
 }
