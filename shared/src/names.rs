@@ -74,7 +74,8 @@ pub mod env {
 
 /// Keys of the one Secrets Manager secret that are not also env vars.
 pub mod secret {
-    /// 32 random bytes, base64: seals users' OAuth tokens (XChaCha20-Poly1305).
+    /// 32 random bytes as 64 hex digits (template.yaml generates it): seals users' OAuth
+    /// tokens (XChaCha20-Poly1305).
     pub const TOKEN_VAULT_KEY: &str = "token_vault_key";
 }
 
