@@ -19,6 +19,8 @@ pub const DAILY_BUDGET: usize = 900;
 pub struct IdentifyLog {
     times: Mutex<Vec<u64>>,
     budget: usize,
+    /// Signalled on each identify, so the heartbeat records it before a crash can lose it.
+    pub spent: tokio::sync::Notify,
 }
 
 impl IdentifyLog {
@@ -27,6 +29,7 @@ impl IdentifyLog {
         Self {
             times: Mutex::new(previous),
             budget,
+            spent: tokio::sync::Notify::new(),
         }
     }
 
@@ -51,6 +54,7 @@ impl IdentifyLog {
             return Err(Duration::from_millis(wait));
         }
         times.push(now_ms);
+        self.spent.notify_one();
         Ok(())
     }
 }
@@ -120,5 +124,14 @@ mod tests {
             log.try_spend(t0 - 3_000 + DAY_MS).is_ok(),
             "room again after a day"
         );
+    }
+
+    #[tokio::test]
+    async fn an_identify_wakes_the_heartbeat() {
+        let log = IdentifyLog::new(vec![], 2);
+        log.try_spend(1).unwrap();
+        tokio::time::timeout(Duration::from_millis(50), log.spent.notified())
+            .await
+            .expect("the heartbeat hears of the identify at once");
     }
 }

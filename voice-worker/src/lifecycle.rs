@@ -113,6 +113,8 @@ impl Lifecycle {
             tokio::select! {
                 _ = stop.changed() => return,
                 _ = beat.tick() => self.beat().await,
+                // Persist an identify at once: a crash loop must not outrun the log.
+                _ = self.identifies.spent.notified() => self.beat().await,
                 _ = tick.tick() => {
                     for p in self.players.all().await {
                         let _ = p.send(Job::Tick { done: None }).await;
