@@ -79,11 +79,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .iter()
         .map(|s| (s.id().number(), s.sender()))
         .collect();
-    let songbird = Arc::new(Songbird::twilight(
+    // Soft clipping starts off; the voice adapter turns it on for a call above 100% volume.
+    let songbird = Arc::new(Songbird::twilight_from_config(
         Arc::new(TwilightMap::new(senders)),
         twilight_model::id::Id::<twilight_model::id::marker::UserMarker>::new(
             settings.application_id,
         ),
+        songbird::Config::default().use_softclip(false),
     ));
     let states = Arc::new(VoiceStates::default());
 
