@@ -121,20 +121,6 @@ fn main() {
         );
     }
 
-    {
-        let n = 150;
-        let mut f = fill(MockFleet::soft_clipped(rt.handle(), n), || {
-            Input::from(pcm.new_handle())
-        });
-        let (p50, p99, sent) = paced(&mut f, 150);
-        println!(
-            "| streams per core, transcoded above 100% volume (soft clipping on) | {:.0} (tick for {n}: p50 {:.2} ms, p99 {:.2} ms; {sent:.0}% of packets sent) | |",
-            n as f64 * TICK.as_secs_f64() / p50.as_secs_f64(),
-            ms(p50),
-            ms(p99),
-        );
-    }
-
     let gaps: Vec<usize> = (0..10).map(|_| gap_frames(&rt, &dir)).collect();
     println!(
         "| gap between two queued tracks | max {} frame(s) over 10 handoffs ({:?}) | ≤ 1 |",
@@ -161,11 +147,7 @@ fn rss_bytes() -> u64 {
 
 /// `n` calls, each playing a looping track, ticked until every call sends audio.
 fn fleet(rt: &tokio::runtime::Runtime, n: usize, make: impl Fn() -> Input) -> MockFleet {
-    fill(MockFleet::new(rt.handle(), n), make)
-}
-
-fn fill(mut f: MockFleet, make: impl Fn() -> Input) -> MockFleet {
-    let n = f.receivers.len();
+    let mut f = MockFleet::new(rt.handle(), n);
     // The worker's bitrate (`adapters::songbird::BITRATE`), not songbird's 128 kb/s default.
     f.set_bitrate(voice_worker::adapters::songbird::BITRATE);
     for i in 0..n {

@@ -42,7 +42,7 @@ impl MockCall {
     /// Must be called outside async code: building the mixer blocks on the runtime.
     pub fn new(handle: tokio::runtime::Handle) -> Self {
         let mut sched = MockScheduler::new(None);
-        let (core, events, mixer_tx, rx) = Self::add_mixer(&mut sched, handle, false);
+        let (core, events, mixer_tx, rx) = Self::add_mixer(&mut sched, handle);
         Self {
             sched,
             _core: core,
@@ -58,15 +58,13 @@ impl MockCall {
     fn add_mixer(
         sched: &mut MockScheduler,
         handle: tokio::runtime::Handle,
-        soft_clip: bool,
     ) -> (
         flume::Receiver<songbird::driver::bench_internals::task_message::CoreMessage>,
         flume::Receiver<EventMessage>,
         flume::Sender<MixerMessage>,
         UdpSocket,
     ) {
-        // The worker soft-clips only calls above 100% volume.
-        let (mut mixer, listeners) = Mixer::mock(handle, soft_clip);
+        let (mut mixer, listeners) = Mixer::mock(handle, false);
         let rx = UdpSocket::bind("127.0.0.1:0").expect("bind the RTP receiver");
         rx.set_nonblocking(true).expect("nonblocking receiver");
         let tx = UdpSocket::bind("127.0.0.1:0").expect("bind the RTP sender");
@@ -218,23 +216,13 @@ fn one_thread_scheduler(calls: usize) -> MockScheduler {
 }
 
 impl MockFleet {
-    /// `calls` calls at or below 100% volume (no soft clipping, as the worker runs them).
     pub fn new(handle: &tokio::runtime::Handle, calls: usize) -> Self {
-        Self::build(handle, calls, false)
-    }
-
-    /// Calls above 100% volume, which the worker soft-clips.
-    pub fn soft_clipped(handle: &tokio::runtime::Handle, calls: usize) -> Self {
-        Self::build(handle, calls, true)
-    }
-
-    fn build(handle: &tokio::runtime::Handle, calls: usize, soft_clip: bool) -> Self {
         let mut sched = one_thread_scheduler(calls);
         let mut receivers = Vec::with_capacity(calls);
         let mut senders = Vec::with_capacity(calls);
         let mut channels = Vec::with_capacity(calls);
         for _ in 0..calls {
-            let (core, events, tx, rx) = MockCall::add_mixer(&mut sched, handle.clone(), soft_clip);
+            let (core, events, tx, rx) = MockCall::add_mixer(&mut sched, handle.clone());
             receivers.push(rx);
             senders.push(tx);
             channels.push((core, events));

@@ -79,13 +79,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .iter()
         .map(|s| (s.id().number(), s.sender()))
         .collect();
-    // Soft clipping starts off; the voice adapter turns it on for a call above 100% volume.
-    let songbird = Arc::new(Songbird::twilight_from_config(
+    let songbird = Arc::new(Songbird::twilight(
         Arc::new(TwilightMap::new(senders)),
         twilight_model::id::Id::<twilight_model::id::marker::UserMarker>::new(
             settings.application_id,
         ),
-        songbird::Config::default().use_softclip(false),
     ));
     let states = Arc::new(VoiceStates::default());
 

@@ -113,10 +113,7 @@ impl Armed for SongbirdArmed {
         if paused || play_after_seek {
             track = track.pause();
         }
-        let control = Arc::new(Control {
-            handle: Mutex::new(None),
-            call: Arc::clone(&call),
-        });
+        let control = Arc::new(Control(Mutex::new(None)));
         let finish = {
             let control = Arc::clone(&control);
             move |handle: TrackHandle| {
@@ -126,7 +123,7 @@ impl Armed for SongbirdArmed {
                 if play_after_seek {
                     let _ = handle.play();
                 }
-                if let Ok(mut slot) = control.handle.lock() {
+                if let Ok(mut slot) = control.0.lock() {
                     *slot = Some(handle);
                 }
             }
@@ -135,18 +132,15 @@ impl Armed for SongbirdArmed {
         // here would block the end handler, so take it if free, or add the track from a task.
         let pending = match call.try_lock() {
             Ok(mut c) => {
-                soft_clip_above_unity(&mut c, gain);
                 (finish.clone())(c.play(track));
                 None
             }
             Err(_) => Some(track),
         };
         if let Some(track) = pending {
-            let call = Arc::clone(&call);
             tokio::spawn(async move {
-                let mut c = call.lock().await;
-                soft_clip_above_unity(&mut c, gain);
-                finish(c.play(track));
+                let handle = call.lock().await.play(track);
+                finish(handle);
             });
         }
         control
@@ -173,28 +167,14 @@ impl EventHandler for Ended {
     }
 }
 
-/// A started track; its handle is empty for the moments until a contended call lock is
-/// taken.
-struct Control {
-    handle: Mutex<Option<TrackHandle>>,
-    call: Arc<tokio::sync::Mutex<songbird::Call>>,
-}
+/// A started track; empty for the moments until a contended call lock is taken.
+struct Control(Mutex<Option<TrackHandle>>);
 
 impl Control {
     fn with(&self, f: impl FnOnce(&TrackHandle)) {
-        if let Some(h) = self.handle.lock().ok().as_ref().and_then(|h| h.as_ref()) {
+        if let Some(h) = self.0.lock().ok().as_ref().and_then(|h| h.as_ref()) {
             f(h);
         }
-    }
-}
-
-/// Soft clipping costs about a third of a transcoded stream's CPU (see the voice bench), and
-/// one track at or below unity gain cannot clip. It is switched on only above 100%.
-fn soft_clip_above_unity(call: &mut songbird::Call, gain: f32) {
-    let wanted = gain > 1.0;
-    if call.config().use_softclip != wanted {
-        let config = call.config().clone().use_softclip(wanted);
-        call.set_config(config);
     }
 }
 
@@ -210,9 +190,6 @@ impl TrackControl for Control {
         self.with(|h| drop(h.stop()));
     }
     fn set_volume(&self, gain: f32) {
-        if let Ok(mut c) = self.call.try_lock() {
-            soft_clip_above_unity(&mut c, gain);
-        }
         self.with(|h| drop(h.set_volume(gain)));
     }
     fn seek(&self, to: Duration) {
