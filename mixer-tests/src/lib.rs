@@ -3,6 +3,8 @@
 //! that this harness reads, decrypts and decodes.
 
 use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use songbird::driver::bench_internals::mixer::Mixer;
@@ -34,8 +36,8 @@ pub struct MockCall {
     decoder: OpusDecoder,
     buf: Vec<u8>,
     /// songbird parks a mixer that has no track (it would leave this scheduler for good),
-    /// so ticking waits for the first track, as the real scheduler does.
-    started: bool,
+    /// so ticking waits for the first track, as the real scheduler does. Set by any adder.
+    started: Arc<AtomicBool>,
 }
 
 impl MockCall {
@@ -51,7 +53,7 @@ impl MockCall {
             rx,
             decoder: OpusDecoder::new(),
             buf: vec![0u8; 1500],
-            started: false,
+            started: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -64,7 +66,8 @@ impl MockCall {
         flume::Sender<MixerMessage>,
         UdpSocket,
     ) {
-        let (mut mixer, listeners) = Mixer::mock(handle, false);
+        // Soft clipping on, as in songbird's default config, which the worker runs.
+        let (mut mixer, listeners) = Mixer::mock(handle, true);
         let rx = UdpSocket::bind("127.0.0.1:0").expect("bind the RTP receiver");
         rx.set_nonblocking(true).expect("nonblocking receiver");
         let tx = UdpSocket::bind("127.0.0.1:0").expect("bind the RTP sender");
@@ -80,19 +83,21 @@ impl MockCall {
 
     /// Adds a track to the call, as `Call::play` does.
     pub fn play(&mut self, track: Track) -> TrackHandle {
-        self.started = true;
         self.adder().play(track)
     }
 
     /// Adds tracks from another thread; the mixer takes them at the start of its next tick.
     pub fn adder(&self) -> TrackAdder {
-        TrackAdder(self.mixer_tx.clone())
+        TrackAdder {
+            mixer: self.mixer_tx.clone(),
+            started: Arc::clone(&self.started),
+        }
     }
 
     /// Runs one mixer tick (no waiting: `internals` turns the 20 ms pacing off) and reads
     /// what it sent.
     pub fn tick(&mut self) -> Frame {
-        if !self.started {
+        if !self.started.load(Ordering::Acquire) {
             return Frame::Nothing;
         }
         self.sched.core.run_once();
@@ -111,14 +116,6 @@ impl MockCall {
             };
         }
         got
-    }
-
-    /// Like [`MockCall::tick`], but starts ticking once a track arrived through an adder.
-    pub fn tick_when_started(&mut self) -> Frame {
-        if !self.started && !self.mixer_tx.is_empty() {
-            self.started = true;
-        }
-        self.tick()
     }
 
     /// Ticks until `n` audio frames arrived, pausing `pace` between ticks so background
@@ -159,12 +156,16 @@ impl MockCall {
 
 /// A handle that adds tracks to a [`MockCall`] from anywhere.
 #[derive(Clone)]
-pub struct TrackAdder(flume::Sender<MixerMessage>);
+pub struct TrackAdder {
+    mixer: flume::Sender<MixerMessage>,
+    started: Arc<AtomicBool>,
+}
 
 impl TrackAdder {
     pub fn play(&self, track: Track) -> TrackHandle {
         let (handle, ctx) = track_context(track);
-        let _ = self.0.send(MixerMessage::AddTrack(Box::new(ctx)));
+        let _ = self.mixer.send(MixerMessage::AddTrack(Box::new(ctx)));
+        self.started.store(true, Ordering::Release);
         handle
     }
 }
@@ -188,7 +189,6 @@ fn one_thread_scheduler(calls: usize) -> MockScheduler {
     use songbird::driver::bench_internals::scheduler::{
         Config, LiveStatBlock, Mode, StatBlock, TaskId, WorkerId,
     };
-    use std::sync::Arc;
     let stats = Arc::new(StatBlock::default());
     let local = Arc::new(LiveStatBlock::default());
     let (task_tx, task_rx) = flume::unbounded();

@@ -25,21 +25,32 @@ pub async fn load_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-/// ECS UpdateService on one service's desiredCount: the Lambda wakes the worker with it and
-/// the worker scales itself to zero with it.
-pub async fn set_desired_count(
-    client: &aws_sdk_ecs::Client,
-    cluster: &str,
-    service: &str,
-    count: i32,
-) -> Result<(), String> {
-    client
-        .update_service()
-        .cluster(cluster)
-        .service(service)
-        .desired_count(count)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| aws_sdk_ecs::error::DisplayErrorContext(e).to_string())
+/// One ECS service, scaled through UpdateService's desiredCount: the Lambda wakes the
+/// worker with it and the worker scales itself to zero with it.
+pub struct EcsService {
+    client: aws_sdk_ecs::Client,
+    cluster: String,
+    service: String,
+}
+
+impl EcsService {
+    pub fn new(client: aws_sdk_ecs::Client, cluster: String, service: String) -> Self {
+        Self {
+            client,
+            cluster,
+            service,
+        }
+    }
+
+    pub async fn set_desired_count(&self, count: i32) -> Result<(), String> {
+        self.client
+            .update_service()
+            .cluster(&self.cluster)
+            .service(&self.service)
+            .desired_count(count)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_ecs::error::DisplayErrorContext(e).to_string())
+    }
 }

@@ -234,4 +234,33 @@ mod tests {
         ]);
         assert!(settings(&v).is_err());
     }
+
+    #[test]
+    fn ytdlp_cookies_go_to_a_private_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(settings(BASE)
+            .unwrap()
+            .ytdl_args(dir.path())
+            .unwrap()
+            .is_empty());
+        let mut v = BASE.to_vec();
+        v.push((
+            "YTDLP_COOKIES",
+            "# Netscape HTTP Cookie File\n.youtube.com\tTRUE",
+        ));
+        let args = settings(&v).unwrap().ytdl_args(dir.path()).unwrap();
+        assert_eq!(args[0], "--cookies");
+        let written = std::fs::read_to_string(&args[1]).unwrap();
+        assert!(written.starts_with("# Netscape HTTP Cookie File"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&args[1]).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "only the worker may read them");
+        }
+        assert!(
+            !format!("{:?}", settings(&v).unwrap()).contains("youtube"),
+            "cookies stay out of Debug"
+        );
+    }
 }

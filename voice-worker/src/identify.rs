@@ -134,4 +134,29 @@ mod tests {
             .await
             .expect("the heartbeat hears of the identify at once");
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_spent_budget_holds_the_shard_back() {
+        let clock = std::sync::Arc::new(timmybot_shared::clock::ManualClock::new(DAY_MS));
+        let log = std::sync::Arc::new(IdentifyLog::new(vec![DAY_MS - 1_000], 1));
+        let queue = BudgetQueue::new(log.clone(), clock);
+        let mut waiting = queue.enqueue(0);
+        // A day minus a second must pass before the oldest identify leaves the window.
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert!(waiting.try_recv().is_err(), "still held back");
+        assert_eq!(
+            log.recent(DAY_MS).len(),
+            1,
+            "the refused identify was not counted"
+        );
+        tokio::time::advance(Duration::from_millis(DAY_MS)).await;
+        tokio::task::yield_now().await;
+        assert!(
+            matches!(
+                waiting.try_recv(),
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed)
+            ),
+            "then the shard is told to ask again"
+        );
+    }
 }

@@ -81,8 +81,8 @@ impl Lifecycle {
 
     pub async fn beat(&self) {
         let deps = self.players.deps();
-        let now = deps.clock.now_ms();
-        self.write_beat(now, deps.active_guilds()).await;
+        self.write_beat(deps.clock.now_ms(), deps.active_guilds())
+            .await;
     }
 
     async fn write_beat(

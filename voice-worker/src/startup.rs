@@ -37,7 +37,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = settings.store.open(clock.clone()).await?;
     let aws = timmybot_shared::aws::load_config().await;
     let bus: Arc<dyn IntentBus> = Arc::new(SqsBus::new(
-        aws_sdk_sqs_client(&aws),
+        aws_sdk_sqs::Client::new(&aws),
         settings.intent_queue_url.clone(),
     ));
 
@@ -203,10 +203,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     while tasks.join_next().await.is_some() {}
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
-}
-
-fn aws_sdk_sqs_client(aws: &aws_config::SdkConfig) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(aws)
 }
 
 async fn shutdown_signal() {
