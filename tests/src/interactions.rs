@@ -214,3 +214,30 @@ pub fn subcommand(name: &str, args: &[(&str, &str)]) -> Vec<CommandDataOption> {
         ),
     }]
 }
+
+/// `/name` with string options, by `user`, used in text channel `channel` of `guild`: what a
+/// person typing the command sends. The now-playing message goes to that channel.
+pub fn slash(
+    id: u64,
+    guild: u64,
+    user_id: u64,
+    channel: u64,
+    name: &str,
+    args: &[(&str, &str)],
+) -> Interaction {
+    let options = args
+        .iter()
+        .map(|(name, value)| CommandDataOption {
+            name: (*name).to_owned(),
+            value: CommandOptionValue::String((*value).to_owned()),
+        })
+        .collect();
+    let mut i = command(id, Some(guild), user_id, name, options);
+    i.channel = Some(
+        serde_json::from_value(serde_json::json!({
+            "id": channel.to_string(), "type": 0, "guild_id": guild.to_string(),
+        }))
+        .expect("a valid twilight-model text channel"),
+    );
+    i
+}

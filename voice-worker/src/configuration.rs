@@ -38,7 +38,8 @@ pub struct Settings {
     pub application_id: u64,
     pub discord_token: String,
     pub store: StoreConfig,
-    pub intent_queue_url: String,
+    /// The SQS FIFO queue; `None` in embedded mode, where the bus is in-process.
+    pub intent_queue_url: Option<String>,
     pub worker_service: Option<(String, String)>,
     pub idle_leave: Duration,
     pub idle_shutdown: Duration,
@@ -51,6 +52,8 @@ pub struct Settings {
     pub shards: Option<ShardRange>,
     pub rest_proxy: Option<String>,
     pub gateway_proxy: Option<String>,
+    /// Where `local:NAME` tracks come from; `None` turns them off.
+    pub music_dir: Option<PathBuf>,
 }
 
 /// Secrets (the token, cookies, the Spotify secret) stay out of Debug output.
@@ -67,6 +70,7 @@ impl std::fmt::Debug for Settings {
             .field("health_addr", &self.health_addr)
             .field("spotify", &self.spotify.is_some())
             .field("shards", &self.shards)
+            .field("music_dir", &self.music_dir)
             .finish_non_exhaustive()
     }
 }
@@ -140,7 +144,7 @@ impl Settings {
             application_id,
             discord_token: required(env::DISCORD_TOKEN)?,
             store: StoreConfig::parse(var(env::STORE).as_deref(), var(env::TABLE_NAME).as_deref())?,
-            intent_queue_url: required(env::INTENT_QUEUE_URL)?,
+            intent_queue_url: get(env::INTENT_QUEUE_URL),
             worker_service: pair(env::WORKER_CLUSTER, env::WORKER_SERVICE)?,
             idle_leave: duration(env::IDLE_LEAVE, Duration::from_secs(120))?,
             idle_shutdown: duration(env::IDLE_SHUTDOWN, Duration::from_secs(300))?,
@@ -151,7 +155,15 @@ impl Settings {
             shards,
             rest_proxy: get(env::DISCORD_REST_PROXY),
             gateway_proxy: get(env::DISCORD_GATEWAY_PROXY),
+            music_dir: get(env::MUSIC_DIR).map(PathBuf::from),
         })
+    }
+
+    /// The standalone worker's queue; only embedded mode may run without one.
+    pub fn queue_url(&self) -> Result<&str, ConfigError> {
+        self.intent_queue_url
+            .as_deref()
+            .ok_or(ConfigError::Missing(env::INTENT_QUEUE_URL))
     }
 
     /// yt-dlp arguments: cookies go to a private file, never onto the command line.
@@ -224,6 +236,12 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("WORKER_SERVICE"));
+        let e = settings(&BASE[..2])
+            .unwrap()
+            .queue_url()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("INTENT_QUEUE_URL"), "{e}");
         let e = settings(&BASE[1..]).unwrap_err().to_string();
         assert!(e.contains("DISCORD_APPLICATION_ID"), "{e}");
         let mut v = BASE.to_vec();

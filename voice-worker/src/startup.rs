@@ -12,8 +12,10 @@ use timmybot_shared::clock::{Clock, SystemClock};
 use timmybot_shared::retry::RetryPolicy;
 use timmybot_shared::sources::spotify::SpotifyApi;
 use timmybot_shared::sources::{Guard, Sources, SourcesConfig};
+use timmybot_shared::store::SharedStore;
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{watch, Notify};
-use twilight_gateway::{ConfigBuilder, Intents};
+use twilight_gateway::{ConfigBuilder, Event, Intents};
 
 use crate::adapters::discord::{TwilightNotifier, VoiceStates};
 use crate::adapters::ecs::EcsScaler;
@@ -29,17 +31,61 @@ use crate::ports::Scaler;
 /// How long to wait for the gateway before resuming anyway.
 const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Runs the worker until SIGTERM or Ctrl-C, then drains.
+/// What the worker runs on. The standalone worker uses DynamoDB, SQS and ECS; embedded
+/// mode (`timmybot serve`) passes SQLite and the in-process bus.
+pub struct Wiring {
+    pub store: SharedStore,
+    pub bus: Arc<dyn IntentBus>,
+    /// `None`: nothing to scale (embedded mode stays up).
+    pub scaler: Option<Arc<dyn Scaler>>,
+    /// The gateway's voice-state cache; embedded mode also answers "which channel is the
+    /// member in" from it.
+    pub states: Arc<VoiceStates>,
+    /// Every gateway event is also sent here (embedded mode reads INTERACTION_CREATE).
+    pub events: Option<UnboundedSender<Event>>,
+}
+
+/// Runs the standalone worker until SIGTERM or Ctrl-C, then drains.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     timmybot_shared::tls::install_crypto_provider();
+    let queue_url = settings.queue_url()?.to_owned();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = settings.store.open(clock).await?;
+    let aws = timmybot_shared::aws::load_config().await;
+    let bus: Arc<dyn IntentBus> = Arc::new(SqsBus::new(aws_sdk_sqs::Client::new(&aws), queue_url));
+    let scaler = settings.worker_service.as_ref().map(|(cluster, service)| {
+        Arc::new(EcsScaler::new(
+            aws_sdk_ecs::Client::new(&aws),
+            cluster.clone(),
+            service.clone(),
+        )) as Arc<dyn Scaler>
+    });
+    let wiring = Wiring {
+        store,
+        bus,
+        scaler,
+        states: Arc::new(VoiceStates::default()),
+        events: None,
+    };
+    run_with(settings, wiring, shutdown_signal()).await
+}
+
+/// Runs the worker on `wiring` until `shutdown` completes, then drains.
+pub async fn run_with(
+    settings: Settings,
+    wiring: Wiring,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    timmybot_shared::tls::install_crypto_provider();
+    let Wiring {
+        store,
+        bus,
+        scaler,
+        states,
+        events,
+    } = wiring;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let started_at_ms = clock.now_ms();
-    let store = settings.store.open(clock.clone()).await?;
-    let aws = timmybot_shared::aws::load_config().await;
-    let bus: Arc<dyn IntentBus> = Arc::new(SqsBus::new(
-        aws_sdk_sqs::Client::new(&aws),
-        settings.intent_queue_url.clone(),
-    ));
 
     let mut http = twilight_http::Client::builder().token(settings.discord_token.clone());
     if let Some(proxy) = &settings.rest_proxy {
@@ -85,8 +131,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             settings.application_id,
         ),
     ));
-    let states = Arc::new(VoiceStates::default());
-
     let scratch = std::env::temp_dir().join(format!("timmybot-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     let spotify = match &settings.spotify {
@@ -104,7 +148,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             ytdl_args: settings.ytdl_args(&scratch)?,
             guard: Guard::default(),
             spotify,
-            music_dir: None,
+            music_dir: settings.music_dir.clone(),
         },
         store.clone(),
         clock.clone(),
@@ -122,13 +166,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     });
     let players = Players::new(deps);
     let stats = Arc::new(ConsumerStats::default());
-    let scaler = settings.worker_service.as_ref().map(|(cluster, service)| {
-        Arc::new(EcsScaler::new(
-            aws_sdk_ecs::Client::new(&aws),
-            cluster.clone(),
-            service.clone(),
-        )) as Arc<dyn Scaler>
-    });
     let lifecycle = Arc::new(Lifecycle {
         config: LifecycleConfig {
             task_id: format!("worker-{}", ulid::Ulid::new()),
@@ -153,7 +190,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             states.clone(),
             ready.clone(),
             stop_rx.clone(),
-            None,
+            events.clone(),
         ));
     }
     let listener = tokio::net::TcpListener::bind(settings.health_addr)
@@ -194,8 +231,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let consumer_stop = stop_rx.clone();
     let consume = tokio::spawn(async move { consumer.run(consumer_stop).await });
 
-    shutdown_signal().await;
-    tracing::info!("SIGTERM: draining");
+    shutdown.await;
+    tracing::info!("shutting down: draining");
     let _ = stop_tx.send(true);
     let _ = consume.await;
     let _ = life_task.await;

@@ -22,11 +22,62 @@ pub struct Call {
     pub body: Option<serde_json::Value>,
 }
 
+/// A message as a person would see it: its text, and each embed's title and description.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shown {
+    pub id: u64,
+    pub content: String,
+    pub embeds: Vec<String>,
+    /// Edits after the first version.
+    pub edits: usize,
+}
+
+impl Shown {
+    /// The text, then each embed on its own line, as a chat client would show them.
+    pub fn render(&self) -> String {
+        let mut parts: Vec<&str> = Vec::new();
+        if !self.content.is_empty() {
+            parts.push(&self.content);
+        }
+        parts.extend(self.embeds.iter().map(String::as_str));
+        parts.join("\n")
+    }
+
+    fn apply(&mut self, body: &serde_json::Value) {
+        if let Some(content) = body.get("content").and_then(|c| c.as_str()) {
+            content.clone_into(&mut self.content);
+        }
+        if let Some(embeds) = body.get("embeds").and_then(|e| e.as_array()) {
+            self.embeds = embeds.iter().map(embed_text).collect();
+        }
+    }
+}
+
+fn embed_text(embed: &serde_json::Value) -> String {
+    let field = |k: &str| embed.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+    [field("title"), field("description")]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" — ")
+}
+
+/// Interaction response types (Discord's docs): 4 message, 5 deferred message.
+pub const CALLBACK_MESSAGE: u64 = 4;
+pub const CALLBACK_DEFERRED: u64 = 5;
+
 #[derive(Default)]
 struct Inner {
     calls: Vec<Call>,
     /// (guild, user) -> voice channel.
     voice: HashMap<(u64, u64), u64>,
+    /// Interaction token -> the reply, as first sent and then edited.
+    originals: HashMap<String, Shown>,
+    /// Interaction token -> the callback's response type.
+    callbacks: HashMap<String, u64>,
+    /// Channel -> messages the bot posted there.
+    channels: HashMap<u64, Vec<Shown>>,
+    next_id: u64,
 }
 
 #[derive(Clone, Default)]
@@ -73,6 +124,23 @@ impl FakeRest {
                 "/api/v10/applications/{app}/guilds/{guild}/commands",
                 put(overwrite_commands),
             )
+            .route(
+                "/api/v10/interactions/{id}/{token}/callback",
+                axum::routing::post(interaction_callback),
+            )
+            .route(
+                "/api/v10/webhooks/{app}/{token}/messages/@original",
+                axum::routing::patch(edit_original),
+            )
+            .route(
+                "/api/v10/channels/{channel}/messages",
+                axum::routing::post(create_message),
+            )
+            .route(
+                "/api/v10/channels/{channel}/messages/{message}",
+                axum::routing::patch(edit_message),
+            )
+            .route("/api/v10/gateway/bot", get(gateway_bot))
             .fallback(unknown)
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -92,6 +160,51 @@ impl FakeRest {
             Some(c) => inner.voice.insert((guild, user), c),
             None => inner.voice.remove(&(guild, user)),
         };
+    }
+
+    /// The reply to the interaction with this token, as it stands now.
+    pub fn reply(&self, token: &str) -> Option<Shown> {
+        self.lock().originals.get(token).cloned()
+    }
+
+    /// The response type the interaction's callback used (4 message, 5 deferred, ...).
+    pub fn callback_type(&self, token: &str) -> Option<u64> {
+        self.lock().callbacks.get(token).copied()
+    }
+
+    /// What the bot posted in `channel`, oldest first, as it stands now.
+    pub fn channel_messages(&self, channel: u64) -> Vec<Shown> {
+        self.lock()
+            .channels
+            .get(&channel)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Waits until the reply to `token` satisfies `pred`, or panics after `timeout`.
+    pub async fn wait_reply(
+        &self,
+        token: &str,
+        timeout: std::time::Duration,
+        pred: impl Fn(&Shown) -> bool,
+    ) -> Shown {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(shown) = self.reply(token).filter(|s| pred(s)) {
+                return shown;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "the reply never got there within {timeout:?}; it is {:?}",
+                    self.reply(token)
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("fake REST lock")
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -193,4 +306,142 @@ async fn unknown(
 ) -> Response {
     fake.record(method, &uri, &headers);
     error(StatusCode::NOT_FOUND, 0, "404: Not Found")
+}
+
+/// A twilight-model Message for the bot's own message, as Discord returns it.
+fn message(id: u64, channel: u64, shown: &Shown) -> Response {
+    let message: Result<twilight_model::channel::Message, _> =
+        serde_json::from_value(serde_json::json!({
+            "id": id.to_string(),
+            "channel_id": channel.max(1).to_string(),
+            "author": {
+                "id": "1", "username": "TimmyBot", "discriminator": "0000",
+                "avatar": null, "bot": true,
+            },
+            "content": shown.content,
+            "timestamp": "2026-01-01T00:00:00.000000+00:00",
+            "edited_timestamp": null,
+            "tts": false,
+            "mention_everyone": false,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": false,
+            "type": 0,
+            "flags": 0,
+        }));
+    match message {
+        Ok(m) => Json(m).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 0, &e.to_string()),
+    }
+}
+
+async fn interaction_callback(
+    State(fake): State<FakeRest>,
+    Path((_id, token)): Path<(u64, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    fake.record_body(Method::POST, &uri, &headers, Some(body.clone()));
+    let kind = body.get("type").and_then(|t| t.as_u64()).unwrap_or(0);
+    let mut inner = fake.lock();
+    if inner.callbacks.contains_key(&token) {
+        // Discord acknowledges an interaction once.
+        return error(
+            StatusCode::BAD_REQUEST,
+            40060,
+            "Interaction has already been acknowledged.",
+        );
+    }
+    inner.callbacks.insert(token.clone(), kind);
+    if kind == CALLBACK_MESSAGE || kind == CALLBACK_DEFERRED {
+        inner.next_id += 1;
+        let mut shown = Shown {
+            id: 5_000 + inner.next_id,
+            ..Shown::default()
+        };
+        if let Some(data) = body.get("data") {
+            shown.apply(data);
+        }
+        inner.originals.insert(token, shown);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn edit_original(
+    State(fake): State<FakeRest>,
+    Path((_app, token)): Path<(u64, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    fake.record_body(Method::PATCH, &uri, &headers, Some(body.clone()));
+    let mut inner = fake.lock();
+    let Some(shown) = inner.originals.get_mut(&token) else {
+        return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+    };
+    shown.apply(&body);
+    shown.edits += 1;
+    let shown = shown.clone();
+    message(shown.id, 0, &shown)
+}
+
+async fn create_message(
+    State(fake): State<FakeRest>,
+    Path(channel): Path<u64>,
+    uri: Uri,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    fake.record_body(Method::POST, &uri, &headers, Some(body.clone()));
+    let mut inner = fake.lock();
+    inner.next_id += 1;
+    let mut shown = Shown {
+        id: 9_000 + inner.next_id,
+        ..Shown::default()
+    };
+    shown.apply(&body);
+    inner
+        .channels
+        .entry(channel)
+        .or_default()
+        .push(shown.clone());
+    message(shown.id, channel, &shown)
+}
+
+async fn edit_message(
+    State(fake): State<FakeRest>,
+    Path((channel, id)): Path<(u64, u64)>,
+    uri: Uri,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    fake.record_body(Method::PATCH, &uri, &headers, Some(body.clone()));
+    let mut inner = fake.lock();
+    let found = inner
+        .channels
+        .get_mut(&channel)
+        .and_then(|msgs| msgs.iter_mut().find(|m| m.id == id));
+    let Some(shown) = found else {
+        return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+    };
+    shown.apply(&body);
+    shown.edits += 1;
+    let shown = shown.clone();
+    message(shown.id, channel, &shown)
+}
+
+/// One shard. Clients with a proxy URL ignore the gateway URL.
+async fn gateway_bot(State(fake): State<FakeRest>, uri: Uri, headers: HeaderMap) -> Response {
+    fake.record(Method::GET, &uri, &headers);
+    Json(serde_json::json!({
+        "url": "wss://gateway.invalid",
+        "shards": 1,
+        "session_start_limit": {
+            "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1,
+        },
+    }))
+    .into_response()
 }
