@@ -1,5 +1,8 @@
 //! The command line's shape.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 use timmybot_shared::domain::{GuildId, UserId};
 
@@ -13,6 +16,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the bot with your bot token: gateway, commands and voice in one process, state in
+    /// SQLite. Needs DISCORD_TOKEN and DISCORD_APPLICATION_ID (see the README).
+    Serve(ServeArgs),
     /// Manage the guilds the bot may serve. Uses STORE (sqlite:PATH or dynamodb + TABLE_NAME).
     #[command(subcommand)]
     Allowlist(AllowlistCommand),
@@ -47,4 +53,25 @@ pub struct AddArgs {
     /// A note for later, such as who asked.
     #[arg(long, default_value = "")]
     pub note: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Also serve Discord's signed HTTP interactions on this address (needs
+    /// DISCORD_PUBLIC_KEY). Without it, interactions arrive over the gateway.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Serve every guild the bot is in, not only the allowlisted ones: for a private bot.
+    #[arg(long)]
+    pub allow_all: bool,
+    /// Leave the registered slash commands as they are.
+    #[arg(long)]
+    pub no_register: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write what the (fake) voice channel heard.
+    #[arg(long, default_value = "timmybot-demo.wav")]
+    pub out: PathBuf,
 }

@@ -2,7 +2,10 @@
 
 mod allowlist;
 mod args;
+mod discord;
+mod embedded;
 mod register;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -13,11 +16,13 @@ async fn main() -> ExitCode {
     let args = args::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,timmybot=info,voice_worker=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let result = match args.command {
+        args::Command::Serve(serve) => serve::run(serve).await,
         args::Command::Allowlist(cmd) => allowlist::run(cmd, &mut std::io::stdout()).await,
         args::Command::RegisterCommands { guild } => {
             register::run(guild, &mut std::io::stdout()).await

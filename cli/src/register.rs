@@ -21,14 +21,27 @@ pub async fn run(guild: Option<GuildId>, out: &mut impl Write) -> anyhow::Result
                 env::DISCORD_APPLICATION_ID
             )
         })?;
-    timmybot_shared::tls::install_crypto_provider();
-    let mut http = twilight_http::Client::builder().token(token);
-    if let Ok(proxy) = std::env::var(env::DISCORD_REST_PROXY) {
-        http = http.proxy(proxy, true);
+    let http = crate::discord::client(
+        &token,
+        std::env::var(env::DISCORD_REST_PROXY).ok().as_deref(),
+    );
+    let registered = overwrite(&http, app, guild).await?;
+    match guild {
+        Some(g) => writeln!(out, "registered {registered} commands in guild {g}")?,
+        None => writeln!(out, "registered {registered} commands globally")?,
     }
-    let http = http.build();
+    Ok(())
+}
+
+/// Bulk-overwrites the commands, globally or in one guild; returns how many Discord holds.
+pub async fn overwrite(
+    http: &twilight_http::Client,
+    app: u64,
+    guild: Option<GuildId>,
+) -> anyhow::Result<usize> {
     let specs = commands::specs().context("a command spec breaks Discord's rules")?;
-    let interactions = http.interaction(Id::new(app));
+    let app = Id::new_checked(app).context("the application id is 0")?;
+    let interactions = http.interaction(app);
     let registered = match guild {
         Some(g) => interactions
             .set_guild_commands(Id::new(g.get()), &specs)
@@ -39,15 +52,11 @@ pub async fn run(guild: Option<GuildId>, out: &mut impl Write) -> anyhow::Result
             .await
             .context("Discord refused the commands")?,
     };
-    let registered = registered
+    Ok(registered
         .models()
         .await
-        .context("reading Discord's answer")?;
-    match guild {
-        Some(g) => writeln!(out, "registered {} commands in guild {g}", registered.len())?,
-        None => writeln!(out, "registered {} commands globally", registered.len())?,
-    }
-    Ok(())
+        .context("reading Discord's answer")?
+        .len())
 }
 
 fn required(name: &str) -> anyhow::Result<String> {

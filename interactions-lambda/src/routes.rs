@@ -21,7 +21,8 @@ pub const HEALTH_PATH: &str = timmybot_shared::names::routes::HEALTH;
 
 pub struct App {
     pub verifier: Verifier,
-    pub core: Core,
+    /// Shared: embedded mode also answers gateway interactions with it.
+    pub core: Arc<Core>,
 }
 
 pub fn router(app: Arc<App>) -> Router {

@@ -47,6 +47,6 @@ pub async fn build(settings: Settings) -> anyhow::Result<Router> {
     let core = Core::new(ports, settings.owners, settings.application_id);
     Ok(router(Arc::new(App {
         verifier: settings.verifier,
-        core,
+        core: Arc::new(core),
     })))
 }

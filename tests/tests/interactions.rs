@@ -99,7 +99,7 @@ async fn spawn_app_limited(per_window: usize) -> TestApp {
     .with_rate_limit(per_window);
     let app = App {
         verifier: Verifier::from_hex(&di::public_key_hex()).unwrap(),
-        core,
+        core: Arc::new(core),
     };
     TestApp {
         router: router(Arc::new(app)),

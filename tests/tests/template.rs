@@ -264,7 +264,7 @@ async fn the_router_serves_every_template_route() {
     };
     let app = App {
         verifier: Verifier::from_hex(&public_key_hex()).expect("test key"),
-        core: Core::new(ports, BotOwners::default(), "1"),
+        core: Arc::new(Core::new(ports, BotOwners::default(), "1")),
     };
     let router = router(Arc::new(app));
     let status = |method: &str, path: &str| {

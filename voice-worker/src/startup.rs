@@ -242,7 +242,8 @@ pub async fn run_with(
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// SIGTERM (ECS stopping the task) or Ctrl-C.
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

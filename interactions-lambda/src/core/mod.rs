@@ -99,6 +99,8 @@ pub struct Core {
     application_id: String,
     retry: RetryPolicy,
     limiter: ratelimit::RateLimiter,
+    /// A private instance serves every guild it is in, allowlist or not.
+    allow_all: bool,
 }
 
 impl Core {
@@ -109,7 +111,14 @@ impl Core {
             application_id: application_id.into(),
             retry: RetryPolicy::default(),
             limiter: ratelimit::RateLimiter::default(),
+            allow_all: false,
         }
+    }
+
+    /// Serves every guild: for a private instance (`timmybot serve --allow-all`).
+    pub fn allow_all(mut self) -> Self {
+        self.allow_all = true;
+        self
     }
 
     /// The core's clock; the edge checks request timestamps against the same time.
@@ -189,6 +198,7 @@ impl Core {
 
         // The gate: nothing below runs, reads state, writes or sends, for an unlisted guild.
         let allowed = match guild {
+            Some(_) if self.allow_all => true,
             Some(g) => self.ports.store.is_allowed(g).await?,
             None => false,
         };

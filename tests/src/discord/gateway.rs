@@ -209,7 +209,7 @@ impl FakeGateway {
             Some(c) => st.voice.insert((guild, user), c),
             None => st.voice.remove(&(guild, user)),
         };
-        let state = voice_state(guild, user, channel, &format!("member-{user}"));
+        let state = voice_state(guild, user, false, channel, &format!("member-{user}"));
         st.dispatch_to_guild(
             guild,
             DispatchEvent::VoiceStateUpdate(Box::new(VoiceStateUpdate(state))),
@@ -236,12 +236,31 @@ impl FakeGateway {
     }
 }
 
-fn voice_state(guild: u64, user: u64, channel: Option<u64>, session_id: &str) -> VoiceState {
+/// A guild member as Discord sends it inside voice states and GUILD_CREATE.
+fn member(user: u64, bot: bool) -> twilight_model::guild::Member {
+    serde_json::from_value(serde_json::json!({
+        "user": {
+            "id": user.to_string(), "username": format!("user{user}"), "discriminator": "0000",
+            "avatar": null, "bot": bot,
+        },
+        "roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00",
+        "deaf": false, "mute": false, "flags": 0,
+    }))
+    .expect("a valid twilight-model Member")
+}
+
+fn voice_state(
+    guild: u64,
+    user: u64,
+    bot: bool,
+    channel: Option<u64>,
+    session_id: &str,
+) -> VoiceState {
     VoiceState {
         channel_id: channel.map(Id::new),
         deaf: false,
         guild_id: Some(Id::new(guild)),
-        member: None,
+        member: Some(member(user, bot)),
         mute: false,
         self_deaf: false,
         self_mute: false,
@@ -293,8 +312,19 @@ impl State {
             .iter()
             .filter(|((guild, _), _)| *guild == g.id)
             .map(|((guild, user), channel)| {
-                voice_state(*guild, *user, Some(*channel), &format!("member-{user}"))
+                let bot = *user == self.config.bot_user;
+                voice_state(
+                    *guild,
+                    *user,
+                    bot,
+                    Some(*channel),
+                    &format!("member-{user}"),
+                )
             })
+            .collect();
+        let members: Vec<_> = voice_states
+            .iter()
+            .filter_map(|vs| vs.member.clone())
             .collect();
         let mut channels = vec![serde_json::json!({
             "id": g.text_channel.to_string(), "type": 0, "name": "general",
@@ -322,7 +352,7 @@ impl State {
             "icon": null,
             "large": false,
             "member_count": 2,
-            "members": [],
+            "members": members,
             "mfa_level": 0,
             "nsfw_level": 0,
             "preferred_locale": "en-US",
@@ -438,7 +468,7 @@ impl State {
             Some(c) => self.voice.insert((guild, bot), c),
             None => self.voice.remove(&(guild, bot)),
         };
-        let state = voice_state(guild, bot, channel, session_id);
+        let state = voice_state(guild, bot, true, channel, session_id);
         self.dispatch(
             session_id,
             DispatchEvent::VoiceStateUpdate(Box::new(VoiceStateUpdate(state))),

@@ -175,6 +175,14 @@ impl VoiceStates {
     }
 }
 
+impl VoiceStates {
+    /// The voice channel `user` sits in, as the gateway last said.
+    pub fn channel_of(&self, guild: GuildId, user: UserId) -> Option<ChannelId> {
+        let map = self.map.read().ok()?;
+        map.get(&guild)?.get(&user).map(|(channel, _)| *channel)
+    }
+}
+
 impl Presence for VoiceStates {
     fn listeners(&self, guild: GuildId, channel: ChannelId) -> Vec<UserId> {
         let Ok(map) = self.map.read() else {

@@ -1,0 +1,150 @@
+//! Embedded mode: the command core and the voice worker in one process, on SQLite and the
+//! in-process bus. Interactions arrive over the gateway as INTERACTION_CREATE and are answered
+//! through the REST callback; `--listen` also serves the signed HTTP endpoint.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use interactions_lambda::core::ports::{LookupError, VoiceLookup};
+use interactions_lambda::core::{Core, Ports};
+use interactions_lambda::routes::{router, App};
+use interactions_lambda::verify::Verifier;
+use timmybot_shared::bus::local::LocalBus;
+use timmybot_shared::bus::IntentBus;
+use timmybot_shared::clock::{Clock, SystemClock};
+use timmybot_shared::domain::{BotOwners, ChannelId, GuildId, UserId};
+use twilight_gateway::Event;
+use twilight_model::application::interaction::Interaction;
+use twilight_model::id::Id;
+use voice_worker::adapters::discord::VoiceStates;
+use voice_worker::configuration::Settings as WorkerSettings;
+use voice_worker::startup::{run_with, Wiring};
+
+/// How long a taken intent stays hidden before the in-process bus hands it out again.
+const BUS_VISIBILITY: Duration = Duration::from_secs(60);
+
+pub struct Embedded {
+    /// Token, application id, store, sources, idle times, proxies: the worker's settings.
+    pub worker: WorkerSettings,
+    pub owners: BotOwners,
+    /// Serve every guild the bot is in (a private instance), not just the allowlist.
+    pub allow_all: bool,
+    /// Also serve Discord's signed HTTP interactions here.
+    pub listen: Option<(SocketAddr, Verifier)>,
+    /// Bulk-overwrite the global slash commands on start.
+    pub register_commands: bool,
+}
+
+/// "Which voice channel is this member in", answered from the gateway's voice states: in
+/// embedded mode the gateway is in the same process, so no REST call is needed.
+struct GatewayVoiceLookup(Arc<VoiceStates>);
+
+#[async_trait]
+impl VoiceLookup for GatewayVoiceLookup {
+    async fn voice_channel(
+        &self,
+        guild: GuildId,
+        user: UserId,
+    ) -> Result<Option<ChannelId>, LookupError> {
+        Ok(self.0.channel_of(guild, user))
+    }
+}
+
+/// Runs the whole bot until `shutdown`, then drains the worker.
+pub async fn run(
+    config: Embedded,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    timmybot_shared::tls::install_crypto_provider();
+    let settings = config.worker;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = settings.store.open(clock.clone()).await?;
+    let bus: Arc<dyn IntentBus> = Arc::new(LocalBus::new(BUS_VISIBILITY));
+    let states = Arc::new(VoiceStates::default());
+    let http = Arc::new(crate::discord::client(
+        &settings.discord_token,
+        settings.rest_proxy.as_deref(),
+    ));
+    let app_id = Id::new(settings.application_id);
+
+    if config.register_commands {
+        let n = crate::register::overwrite(&http, settings.application_id, None)
+            .await
+            .context("registering the slash commands")?;
+        tracing::info!(commands = n, "registered the slash commands");
+    }
+
+    let mut core = Core::new(
+        Ports {
+            store: store.clone(),
+            bus: bus.clone(),
+            clock,
+            voice: Arc::new(GatewayVoiceLookup(states.clone())),
+            waker: None,
+        },
+        config.owners,
+        settings.application_id.to_string(),
+    );
+    if config.allow_all {
+        core = core.allow_all();
+    }
+    let core = Arc::new(core);
+
+    if let Some((addr, verifier)) = config.listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding --listen {addr}"))?;
+        let app = router(Arc::new(App {
+            verifier,
+            core: core.clone(),
+        }));
+        tracing::info!(%addr, "serving HTTP interactions");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!(error = %e, "the HTTP interactions endpoint stopped");
+            }
+        });
+    }
+
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let answering = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let Event::InteractionCreate(interaction) = event {
+                let (core, http) = (core.clone(), http.clone());
+                // Each on its own task: a slow command never holds up the next one's 3 s.
+                tokio::spawn(async move { answer(&core, &http, app_id, interaction.0).await });
+            }
+        }
+    });
+    let wiring = Wiring {
+        store,
+        bus,
+        scaler: None,
+        states,
+        events: Some(events_tx),
+    };
+    let result = run_with(settings, wiring, shutdown).await;
+    answering.abort();
+    result
+}
+
+/// The command core's response, through the interaction callback.
+async fn answer(
+    core: &Core,
+    http: &twilight_http::Client,
+    app: Id<twilight_model::id::marker::ApplicationMarker>,
+    interaction: Interaction,
+) {
+    let response = core.handle(&interaction).await;
+    if let Err(e) = http
+        .interaction(app)
+        .create_response(interaction.id, &interaction.token, &response)
+        .await
+    {
+        // The token stays out of the log; the interaction's id is enough.
+        tracing::warn!(interaction = %interaction.id, error = %e, "could not answer an interaction");
+    }
+}

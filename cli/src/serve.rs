@@ -1,0 +1,134 @@
+//! `timmybot serve`: the real bot with a bot token, all in one process (see [`crate::embedded`]).
+//! Settings come from the environment; a missing or bad one stops it with the name to set.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use interactions_lambda::verify::Verifier;
+use timmybot_shared::domain::BotOwners;
+use timmybot_shared::names::env;
+use voice_worker::configuration::Settings as WorkerSettings;
+
+use crate::args::ServeArgs;
+use crate::embedded::Embedded;
+
+/// Reads the settings through `var`, so tests need not touch the process environment.
+pub fn settings(
+    args: &ServeArgs,
+    var: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Embedded> {
+    let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+    let worker = WorkerSettings::from_lookup(&get).context(
+        "timmybot serve needs a bot token and its application id; the README's \
+         \"Get a bot token\" says where to find both",
+    )?;
+    let owners =
+        BotOwners::parse(&get(env::BOT_OWNER_IDS).unwrap_or_default()).with_context(|| {
+            format!(
+                "{} must be a comma-separated list of Discord user ids",
+                env::BOT_OWNER_IDS
+            )
+        })?;
+    if owners.first().is_none() && !args.allow_all {
+        anyhow::bail!(
+            "set {} to your Discord user id (so you can /allowlist add guilds), \
+             or pass --allow-all to serve every guild the bot is in",
+            env::BOT_OWNER_IDS
+        );
+    }
+    let listen = match args.listen {
+        None => None,
+        Some(addr) => Some((addr, verifier(&get)?)),
+    };
+    Ok(Embedded {
+        worker,
+        owners,
+        allow_all: args.allow_all,
+        listen,
+        register_commands: !args.no_register,
+    })
+}
+
+fn verifier(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Verifier> {
+    let key = get(env::DISCORD_PUBLIC_KEY).with_context(|| {
+        format!(
+            "--listen serves Discord's signed requests: set {} (the application's public key)",
+            env::DISCORD_PUBLIC_KEY
+        )
+    })?;
+    Ok(Verifier::from_hex(&key)?)
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = settings(&args, |name| std::env::var(name).ok())?;
+    print_banner(&config, args.listen);
+    crate::embedded::run(config, voice_worker::startup::shutdown_signal()).await
+}
+
+fn print_banner(config: &Embedded, listen: Option<SocketAddr>) {
+    let who = if config.allow_all {
+        "every guild it is in (--allow-all)"
+    } else {
+        "the guilds on its allowlist"
+    };
+    eprintln!(
+        "TimmyBot: connecting to Discord as application {}; serving {who}. Ctrl-C stops it.",
+        config.worker.application_id
+    );
+    if let Some(addr) = listen {
+        eprintln!("TimmyBot: also serving signed HTTP interactions on http://{addr}/interactions");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(allow_all: bool, listen: Option<&str>) -> ServeArgs {
+        ServeArgs {
+            listen: listen.map(|l| l.parse().unwrap()),
+            allow_all,
+            no_register: false,
+        }
+    }
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    fn error(args: &ServeArgs, pairs: &[(&str, &str)]) -> String {
+        format!("{:#}", settings(args, lookup(pairs)).err().unwrap())
+    }
+
+    const BASE: [(&str, &str); 2] = [("DISCORD_TOKEN", "t"), ("DISCORD_APPLICATION_ID", "11")];
+
+    #[test]
+    fn each_missing_setting_is_named() {
+        assert!(error(&args(true, None), &[]).contains("DISCORD_APPLICATION_ID is not set"));
+        assert!(error(&args(true, None), &BASE[1..]).contains("DISCORD_TOKEN is not set"));
+        assert!(error(&args(false, None), &BASE).contains("BOT_OWNER_IDS"));
+        let e = error(&args(true, Some("127.0.0.1:8080")), &BASE);
+        assert!(e.contains("DISCORD_PUBLIC_KEY"), "{e}");
+        let mut bad = BASE.to_vec();
+        bad.push(("IDLE_LEAVE", "later"));
+        assert!(error(&args(true, None), &bad).contains("IDLE_LEAVE"));
+    }
+
+    #[test]
+    fn a_token_and_an_owner_are_enough() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("BOT_OWNER_IDS", "42"));
+        let config = settings(&args(false, None), lookup(&pairs)).unwrap();
+        assert!(!config.allow_all);
+        assert!(config.register_commands);
+        assert_eq!(
+            config.worker.intent_queue_url, None,
+            "no SQS: the bus is in-process"
+        );
+    }
+}
