@@ -241,3 +241,14 @@ pub fn slash(
     );
     i
 }
+
+/// Adds an integer option (such as `/volume percent`) to a command built by [`slash`].
+pub fn with_integer(mut interaction: Interaction, name: &str, value: i64) -> Interaction {
+    if let Some(InteractionData::ApplicationCommand(data)) = interaction.data.as_mut() {
+        data.options.push(CommandDataOption {
+            name: name.to_owned(),
+            value: CommandOptionValue::Integer(value),
+        });
+    }
+    interaction
+}

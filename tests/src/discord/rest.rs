@@ -30,6 +30,8 @@ pub struct Shown {
     pub embeds: Vec<String>,
     /// Edits after the first version.
     pub edits: usize,
+    /// Only the person who used the command sees it (message flag 64).
+    pub ephemeral: bool,
 }
 
 impl Shown {
@@ -50,6 +52,9 @@ impl Shown {
         if let Some(embeds) = body.get("embeds").and_then(|e| e.as_array()) {
             self.embeds = embeds.iter().map(embed_text).collect();
         }
+        if let Some(flags) = body.get("flags").and_then(|f| f.as_u64()) {
+            self.ephemeral = flags & EPHEMERAL != 0;
+        }
     }
 }
 
@@ -65,6 +70,8 @@ fn embed_text(embed: &serde_json::Value) -> String {
 /// Interaction response types (Discord's docs): 4 message, 5 deferred message.
 pub const CALLBACK_MESSAGE: u64 = 4;
 pub const CALLBACK_DEFERRED: u64 = 5;
+/// The message flag for "only you can see this".
+pub const EPHEMERAL: u64 = 1 << 6;
 
 #[derive(Default)]
 struct Inner {

@@ -1,0 +1,227 @@
+//! `timmybot demo`: the real bot, in embedded mode, against a fake Discord on this machine.
+//! A scripted session plays two generated tones, printing each command and the bot's reply
+//! as a person in the server would see them; what the voice channel heard goes to a WAV file.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use timmybot_shared::domain::BotOwners;
+use timmybot_shared::names::env;
+use timmybot_tests::audio::{dominant_frequency, wav_tone};
+use timmybot_tests::discord::gateway::FakeGuild;
+use timmybot_tests::discord::rest::{Shown, CALLBACK_DEFERRED};
+use timmybot_tests::discord::FakeDiscord;
+use timmybot_tests::interactions::slash;
+use voice_worker::configuration::Settings as WorkerSettings;
+
+use crate::args::DemoArgs;
+use crate::embedded::Embedded;
+
+const GUILD: u64 = 1_300_000_000_000_000_001;
+const TEXT: u64 = 1_300_000_000_000_000_010;
+const VOICE: u64 = 1_300_000_000_000_000_020;
+/// You, in the script.
+const YOU: u64 = 1_300_000_000_000_000_100;
+const FIRST: (&str, f32) = ("first-tone-440hz.wav", 440.0);
+const SECOND: (&str, f32) = ("second-tone-660hz.wav", 660.0);
+/// Each step waits at most this long for the bot.
+const STEP: Duration = Duration::from_secs(20);
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir().context("making a scratch folder")?;
+    let music = scratch.path().join("music");
+    std::fs::create_dir_all(&music)?;
+    for (name, freq) in [FIRST, SECOND] {
+        std::fs::write(music.join(name), wav_tone(freq, 12.0, 0.4))?;
+    }
+    println!("TimmyBot demo: the real bot against a fake Discord on this machine. Nothing leaves it.");
+    progress("starting the fake Discord (gateway, REST, voice over TLS)…");
+    let discord = FakeDiscord::start(vec![FakeGuild {
+        id: GUILD,
+        name: "Demo Server".into(),
+        text_channel: TEXT,
+        voice_channels: vec![VOICE],
+    }])
+    .await;
+    discord.set_voice(GUILD, YOU, Some(VOICE));
+
+    let mut vars: HashMap<String, String> = discord.env().into_iter().collect();
+    vars.insert(
+        env::STORE.into(),
+        format!("sqlite:{}", scratch.path().join("demo.db").display()),
+    );
+    vars.insert(env::MUSIC_DIR.into(), music.display().to_string());
+    vars.insert(env::WORKER_HEALTH_ADDR.into(), "127.0.0.1:0".into());
+    let worker = WorkerSettings::from_lookup(|k| vars.get(k).cloned())?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let bot = tokio::spawn(crate::embedded::run(
+        Embedded {
+            worker,
+            owners: BotOwners::default(),
+            allow_all: true,
+            listen: None,
+            register_commands: true,
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    progress("the bot is connecting to the gateway…");
+    discord.gateway.wait_ready(STEP).await;
+    println!("\rThe bot is online in \"Demo Server\". You are in the voice channel.          \n");
+
+    let mut s = Script::new(&discord);
+    s.command("play", &[("query", &format!("local:{}", FIRST.0))])
+        .await?;
+    s.listen_for(FIRST.1, Duration::from_secs(2)).await?;
+    s.command("play", &[("query", &format!("local:{}", SECOND.0))])
+        .await?;
+    s.command("queue", &[]).await?;
+    s.command("skip", &[]).await?;
+    s.listen_for(SECOND.1, Duration::from_secs(2)).await?;
+    s.command("pause", &[]).await?;
+    s.wait_quiet().await?;
+    s.command("resume", &[]).await?;
+    s.listen_for(SECOND.1, Duration::from_secs(1)).await?;
+    s.command("stop", &[]).await?;
+
+    let heard = discord.voice.heard(GUILD);
+    std::fs::write(&args.out, heard.to_wav())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "\nWrote what the voice channel heard to {} ({:.1} s of audio, {} silence frames).",
+        args.out.display(),
+        heard.audio_frames() as f32 * 0.02,
+        heard.silent_frames()
+    );
+    println!("Run the real thing with your own bot token: `timmybot serve` (see the README).");
+    let _ = stop.send(());
+    bot.await.context("the bot's task")??;
+    Ok(())
+}
+
+fn progress(line: &str) {
+    print!("\r{line}");
+    let _ = std::io::stdout().flush();
+}
+
+/// The demo's person: types commands and reads replies and the voice channel.
+struct Script<'a> {
+    discord: &'a FakeDiscord,
+    next_id: u64,
+    /// Channel messages already printed: id → edits seen.
+    printed: HashMap<u64, usize>,
+}
+
+impl<'a> Script<'a> {
+    fn new(discord: &'a FakeDiscord) -> Self {
+        Self {
+            discord,
+            next_id: 1_400_000_000_000_000_000,
+            printed: HashMap::new(),
+        }
+    }
+
+    /// Types `/name args`, then prints the bot's reply once it is final.
+    async fn command(&mut self, name: &str, args: &[(&str, &str)]) -> anyhow::Result<()> {
+        self.next_id += 1;
+        let typed: String = args.iter().map(|(k, v)| format!(" {k}:{v}")).collect();
+        println!("you      › /{name}{typed}");
+        let interaction = slash(self.next_id, GUILD, YOU, TEXT, name, args);
+        let token = interaction.token.clone();
+        self.discord.gateway.dispatch_interaction(interaction);
+        let rest = &self.discord.rest.fake;
+        let deadline = Instant::now() + STEP;
+        // A deferred reply ("thinking…") is final once the bot edits it.
+        let reply = loop {
+            let done = match (rest.callback_type(&token), rest.reply(&token)) {
+                (Some(CALLBACK_DEFERRED), Some(r)) if r.edits > 0 => Some(r),
+                (Some(kind), Some(r)) if kind != CALLBACK_DEFERRED => Some(r),
+                _ => None,
+            };
+            if let Some(r) = done {
+                break r;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "no reply to /{name} within {STEP:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        print_message("TimmyBot", &reply);
+        self.print_channel();
+        Ok(())
+    }
+
+    /// New or edited messages in the text channel (the now-playing card).
+    fn print_channel(&mut self) {
+        for msg in self.discord.rest.fake.channel_messages(TEXT) {
+            if self.printed.get(&msg.id) != Some(&msg.edits) {
+                self.printed.insert(msg.id, msg.edits);
+                print_message("#general", &msg);
+            }
+        }
+    }
+
+    /// Listens until `freq` plays, then for `secs` more, with a progress line.
+    async fn listen_for(&mut self, freq: f32, secs: Duration) -> anyhow::Result<()> {
+        let voice = &self.discord.voice;
+        let start = Instant::now();
+        let mut heard_at: Option<Instant> = None;
+        loop {
+            let pitch = dominant_frequency(&voice.heard(GUILD).last_ms(200));
+            if heard_at.is_none() && (pitch - freq).abs() <= 10.0 {
+                heard_at = Some(Instant::now());
+            }
+            progress(&format!(
+                "  🔊 voice channel: {pitch:.0} Hz, {:.1} s…",
+                start.elapsed().as_secs_f32()
+            ));
+            if heard_at.is_some_and(|t| t.elapsed() >= secs) {
+                break;
+            }
+            anyhow::ensure!(
+                start.elapsed() < STEP,
+                "the voice channel never played {freq} Hz: {}",
+                voice.heard(GUILD).summary()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        println!("\r  🔊 voice channel: heard {freq:.0} Hz                ");
+        self.print_channel();
+        Ok(())
+    }
+
+    /// Waits for the packets to stop (songbird sends five silence frames first).
+    async fn wait_quiet(&mut self) -> anyhow::Result<()> {
+        let voice = &self.discord.voice;
+        let start = Instant::now();
+        loop {
+            let last = voice.heard(GUILD).last_frame_at();
+            if last.is_some_and(|t| t.elapsed() >= Duration::from_millis(500)) {
+                break;
+            }
+            anyhow::ensure!(start.elapsed() < STEP, "the audio never stopped after /pause");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!("  🔇 voice channel: silent (no packets while paused)");
+        Ok(())
+    }
+}
+
+fn print_message(who: &str, msg: &Shown) {
+    let note = if msg.ephemeral {
+        "  (only you can see this)"
+    } else {
+        ""
+    };
+    let mut lines = msg.render().lines().map(str::to_owned).collect::<Vec<_>>();
+    if lines.is_empty() {
+        lines.push("…".into());
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let label = if i == 0 { who } else { "" };
+        let tail = if i == 0 { note } else { "" };
+        println!("{label:<8} │ {line}{tail}");
+    }
+}
+
