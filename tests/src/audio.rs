@@ -15,9 +15,20 @@ const NONCE_SUFFIX: usize = 4;
 /// A 16-bit stereo PCM WAV file of a sine tone.
 pub fn wav_tone(freq_hz: f32, secs: f32, amplitude: f32) -> Vec<u8> {
     let frames = (SAMPLE_RATE as f32 * secs) as usize;
-    let channels = 2u16;
-    let data_len = (frames * usize::from(channels) * 2) as u32;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
+    let mut samples = Vec::with_capacity(frames * 2);
+    for i in 0..frames {
+        let t = i as f32 / SAMPLE_RATE as f32;
+        let v = amplitude * (2.0 * std::f32::consts::PI * freq_hz * t).sin();
+        samples.extend_from_slice(&[v, v]);
+    }
+    wav_from_pcm(&samples, 2)
+}
+
+/// A 16-bit PCM WAV file at 48 kHz of interleaved f32 samples (clamped to ±1), e.g. to listen
+/// to what a fake voice server heard.
+pub fn wav_from_pcm(samples: &[f32], channels: u16) -> Vec<u8> {
+    let data_len = (samples.len() * 2) as u32;
+    let mut out = Vec::with_capacity(44 + samples.len() * 2);
     out.extend_from_slice(b"RIFF");
     out.extend_from_slice(&(36 + data_len).to_le_bytes());
     out.extend_from_slice(b"WAVEfmt ");
@@ -30,17 +41,14 @@ pub fn wav_tone(freq_hz: f32, secs: f32, amplitude: f32) -> Vec<u8> {
     out.extend_from_slice(&16u16.to_le_bytes());
     out.extend_from_slice(b"data");
     out.extend_from_slice(&data_len.to_le_bytes());
-    for i in 0..frames {
-        let t = i as f32 / SAMPLE_RATE as f32;
-        let v = (amplitude * (2.0 * std::f32::consts::PI * freq_hz * t).sin() * 32767.0) as i16;
-        for _ in 0..channels {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+    for s in samples {
+        let v = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
+        out.extend_from_slice(&v.to_le_bytes());
     }
     out
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VoiceCipher {
     /// `aead_aes256_gcm_rtpsize`
     Aes256Gcm,
@@ -48,13 +56,43 @@ pub enum VoiceCipher {
     XChaCha20,
 }
 
-/// Opens one `*_rtpsize` packet: the 12-byte header is the associated data, the payload is
-/// followed by the 16-byte tag and a 4-byte nonce counter. Returns the Opus payload.
+impl VoiceCipher {
+    pub const ALL: [VoiceCipher; 2] = [VoiceCipher::Aes256Gcm, VoiceCipher::XChaCha20];
+
+    /// The mode's name in the voice gateway's Ready, Select Protocol and Session Description.
+    pub fn mode_name(self) -> &'static str {
+        match self {
+            VoiceCipher::Aes256Gcm => "aead_aes256_gcm_rtpsize",
+            VoiceCipher::XChaCha20 => "aead_xchacha20_poly1305_rtpsize",
+        }
+    }
+
+    pub fn from_mode_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.mode_name() == name)
+    }
+}
+
+/// Opens one `*_rtpsize` packet and returns its Opus payload. The RTP header (with any CSRCs
+/// and, if the X bit is set, the 4-byte extension header) is the associated data; what follows
+/// is encrypted — the extension's body, then the payload — followed by the 16-byte tag and a
+/// 4-byte nonce counter. The decrypted extension body is dropped.
 pub fn decrypt_rtp(cipher: VoiceCipher, key: &[u8; 32], packet: &[u8]) -> Option<Vec<u8>> {
-    if packet.len() < RTP_HEADER + TAG + NONCE_SUFFIX || packet[0] >> 6 != 2 {
+    if packet.len() < RTP_HEADER || packet[0] >> 6 != 2 {
         return None;
     }
-    let (header, rest) = packet.split_at(RTP_HEADER);
+    let csrcs = usize::from(packet[0] & 0x0f);
+    let has_extension = packet[0] & 0x10 != 0;
+    let mut header_len = RTP_HEADER + 4 * csrcs;
+    let mut extension_body = 0;
+    if has_extension {
+        let ext = packet.get(header_len..header_len + 4)?;
+        extension_body = 4 * usize::from(u16::from_be_bytes([ext[2], ext[3]]));
+        header_len += 4;
+    }
+    if packet.len() < header_len + extension_body + TAG + NONCE_SUFFIX {
+        return None;
+    }
+    let (header, rest) = packet.split_at(header_len);
     let (body, nonce_bytes) = rest.split_at(rest.len() - NONCE_SUFFIX);
     let (ciphertext, tag) = body.split_at(body.len() - TAG);
     let mut buf = ciphertext.to_vec();
@@ -74,6 +112,7 @@ pub fn decrypt_rtp(cipher: VoiceCipher, key: &[u8; 32], packet: &[u8]) -> Option
                 .ok()?;
         }
     }
+    buf.drain(..extension_body);
     Some(buf)
 }
 
@@ -154,5 +193,48 @@ mod tests {
         assert_eq!(dominant_frequency(&pcm), 440.0);
         let r = rms(&pcm);
         assert!((r - 0.5 / 2f32.sqrt()).abs() < 0.01, "rms {r}");
+    }
+
+    /// A packet as Discord's clients send them: a CSRC and a header extension, whose 4-byte
+    /// header is authenticated in the clear while its body is encrypted with the payload.
+    #[test]
+    fn decrypt_rtp_skips_csrcs_and_the_encrypted_extension_body() {
+        let key = [9u8; 32];
+        let opus = [0xfc, 0x01, 0x02, 0x03];
+        let mut clear = vec![0x91, 120, 0, 7, 0, 0, 0, 9, 0, 0, 0, 42]; // V=2, X, CC=1
+        clear.extend_from_slice(&[0, 0, 0, 5]); // CSRC
+        clear.extend_from_slice(&[0xbe, 0xde, 0, 1]); // extension header: one word
+        let mut body = vec![0x10, 0xaa, 0, 0]; // extension body
+        body.extend_from_slice(&opus);
+        let nonce_counter = 77u32.to_be_bytes();
+
+        for cipher in VoiceCipher::ALL {
+            let mut enc = body.clone();
+            let tag = match cipher {
+                VoiceCipher::Aes256Gcm => {
+                    let mut nonce = [0u8; 12];
+                    nonce[..4].copy_from_slice(&nonce_counter);
+                    Aes256Gcm::new(&key.into())
+                        .encrypt_in_place_detached(&nonce.into(), &clear, &mut enc)
+                        .expect("encrypts")
+                        .to_vec()
+                }
+                VoiceCipher::XChaCha20 => {
+                    let mut nonce = [0u8; 24];
+                    nonce[..4].copy_from_slice(&nonce_counter);
+                    XChaCha20Poly1305::new(&key.into())
+                        .encrypt_in_place_detached(&nonce.into(), &clear, &mut enc)
+                        .expect("encrypts")
+                        .to_vec()
+                }
+            };
+            let packet = [clear.clone(), enc, tag, nonce_counter.to_vec()].concat();
+            assert_eq!(
+                decrypt_rtp(cipher, &key, &packet).as_deref(),
+                Some(&opus[..]),
+                "{cipher:?}"
+            );
+            assert_eq!(decrypt_rtp(cipher, &[8u8; 32], &packet), None, "wrong key");
+        }
     }
 }

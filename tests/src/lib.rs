@@ -4,7 +4,8 @@
 //! - [`http_files`]: a loopback file server that counts requests.
 //! - [`aws`]: launches the AWS emulator (moto's server) and creates tables and queues in it.
 //! - [`backends`]: builds each store and bus adapter ready for a contract test.
-//! - [`discord`]: a fake Discord on loopback (REST so far), built to the documented protocol.
+//! - [`discord`]: a fake Discord on loopback (REST and the voice server), built to the
+//!   documented protocol.
 //! - [`faults`]: network faults on loopback (a proxy that loses responses).
 //! - [`interactions`]: signed interaction requests built from twilight-model payloads.
 //! - [`template`]: checks `template.yaml` against the names the code uses.
