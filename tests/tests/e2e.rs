@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::Router;
 use http_body_util::BodyExt;
 use interactions_lambda::adapters::discord::RestVoiceLookup;
@@ -58,6 +57,10 @@ struct Chain {
 const TONES: [f32; 3] = [440.0, 660.0, 880.0];
 
 async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let music = tempfile::tempdir().unwrap();
     for f in TONES {
         std::fs::write(
@@ -165,7 +168,10 @@ impl Chain {
             .unwrap();
         assert_eq!(res.status(), 200);
         let body = res.into_body().collect().await.unwrap().to_bytes();
-        (serde_json::from_slice(&body).unwrap(), token)
+        let response: Value = serde_json::from_slice(&body).unwrap();
+        // What Discord does with a webhook's answer: the reply now exists to be edited.
+        assert!(self.discord.rest.fake.acknowledge(&token, &response));
+        (response, token)
     }
 
     async fn play(&mut self, g: &FakeGuild, freq: f32) -> (Value, String) {
@@ -223,7 +229,7 @@ async fn a_signed_play_is_heard_at_the_voice_server() {
         .wait_reply(&token, WAIT, |r| r.edits > 0)
         .await;
     assert!(
-        reply.content.contains("tone-440"),
+        reply.content.contains("Now playing") && reply.content.contains("440"),
         "the worker edits the deferred reply: {reply:?}"
     );
     chain.shutdown().await;
@@ -270,7 +276,7 @@ async fn skip_pause_resume_and_volume_change_what_is_heard() {
     chain.hears(&g, 660.0, "the next track after /skip").await;
 
     chain.command(&g, "pause", &[], None).await;
-    let voice = &chain.discord.voice;
+    let voice = chain.discord.voice.clone();
     // Paused: the packets stop, after at most songbird's five frames of silence.
     let quiet = voice
         .wait_for(g.id, WAIT, "the packets to stop", |h| {

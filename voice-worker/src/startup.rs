@@ -125,11 +125,17 @@ pub async fn run_with(
         .iter()
         .map(|s| (s.id().number(), s.sender()))
         .collect();
-    let songbird = Arc::new(Songbird::twilight(
+    // songbird's default scheduler is one per process, bound to the first runtime that uses
+    // it; a worker's own keeps it on this runtime, so a worker can also run embedded.
+    let voice_config = songbird::Config::default().scheduler(songbird::driver::Scheduler::new(
+        songbird::driver::SchedulerConfig::default(),
+    ));
+    let songbird = Arc::new(Songbird::twilight_from_config(
         Arc::new(TwilightMap::new(senders)),
         twilight_model::id::Id::<twilight_model::id::marker::UserMarker>::new(
             settings.application_id,
         ),
+        voice_config,
     ));
     let scratch = std::env::temp_dir().join(format!("timmybot-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;

@@ -37,9 +37,7 @@ impl FakeDiscord {
 
     /// Starts the gateway, REST and voice servers on loopback, with both AEAD modes on offer.
     pub async fn start(guilds: Vec<gateway::FakeGuild>) -> Self {
-        let voice = Arc::new(
-            voice::FakeVoiceServer::start(&VoiceCipher::ALL).await,
-        );
+        let voice = Arc::new(voice::FakeVoiceServer::start(&VoiceCipher::ALL).await);
         let rest = rest::FakeRest::start().await;
         let gateway = gateway::FakeGateway::start(
             gateway::GatewayConfig {

@@ -169,6 +169,30 @@ impl FakeRest {
         };
     }
 
+    /// Takes an interaction response, as Discord does from the callback endpoint or from a
+    /// webhook's HTTP answer: the reply then exists for the bot to edit. Discord acknowledges
+    /// an interaction once; a second time returns `false`.
+    pub fn acknowledge(&self, token: &str, response: &serde_json::Value) -> bool {
+        let kind = response.get("type").and_then(|t| t.as_u64()).unwrap_or(0);
+        let mut inner = self.lock();
+        if inner.callbacks.contains_key(token) {
+            return false;
+        }
+        inner.callbacks.insert(token.to_owned(), kind);
+        if kind == CALLBACK_MESSAGE || kind == CALLBACK_DEFERRED {
+            inner.next_id += 1;
+            let mut shown = Shown {
+                id: 5_000 + inner.next_id,
+                ..Shown::default()
+            };
+            if let Some(data) = response.get("data") {
+                shown.apply(data);
+            }
+            inner.originals.insert(token.to_owned(), shown);
+        }
+        true
+    }
+
     /// The reply to the interaction with this token, as it stands now.
     pub fn reply(&self, token: &str) -> Option<Shown> {
         self.lock().originals.get(token).cloned()
@@ -352,29 +376,15 @@ async fn interaction_callback(
     Json(body): Json<serde_json::Value>,
 ) -> Response {
     fake.record_body(Method::POST, &uri, &headers, Some(body.clone()));
-    let kind = body.get("type").and_then(|t| t.as_u64()).unwrap_or(0);
-    let mut inner = fake.lock();
-    if inner.callbacks.contains_key(&token) {
-        // Discord acknowledges an interaction once.
-        return error(
+    if fake.acknowledge(&token, &body) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(
             StatusCode::BAD_REQUEST,
             40060,
             "Interaction has already been acknowledged.",
-        );
+        )
     }
-    inner.callbacks.insert(token.clone(), kind);
-    if kind == CALLBACK_MESSAGE || kind == CALLBACK_DEFERRED {
-        inner.next_id += 1;
-        let mut shown = Shown {
-            id: 5_000 + inner.next_id,
-            ..Shown::default()
-        };
-        if let Some(data) = body.get("data") {
-            shown.apply(data);
-        }
-        inner.originals.insert(token, shown);
-    }
-    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn edit_original(
