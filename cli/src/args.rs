@@ -19,6 +19,8 @@ pub enum Command {
     /// Run the bot with your bot token: gateway, commands and voice in one process, state in
     /// SQLite. Needs DISCORD_TOKEN and DISCORD_APPLICATION_ID (see the README).
     Serve(ServeArgs),
+    /// Try the bot offline: a scripted session against a fake Discord on this machine.
+    Demo(DemoArgs),
     /// Manage the guilds the bot may serve. Uses STORE (sqlite:PATH or dynamodb + TABLE_NAME).
     #[command(subcommand)]
     Allowlist(AllowlistCommand),

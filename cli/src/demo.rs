@@ -3,7 +3,7 @@
 //! as a person in the server would see them; what the voice channel heard goes to a WAV file.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -26,6 +26,8 @@ const VOICE: u64 = 1_300_000_000_000_000_020;
 const YOU: u64 = 1_300_000_000_000_000_100;
 const FIRST: (&str, f32) = ("first-tone-440hz.wav", 440.0);
 const SECOND: (&str, f32) = ("second-tone-660hz.wav", 660.0);
+/// The pause before each command, as a person types it.
+const TYPING: Duration = Duration::from_millis(1_500);
 /// Each step waits at most this long for the bot.
 const STEP: Duration = Duration::from_secs(20);
 
@@ -36,7 +38,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for (name, freq) in [FIRST, SECOND] {
         std::fs::write(music.join(name), wav_tone(freq, 12.0, 0.4))?;
     }
-    println!("TimmyBot demo: the real bot against a fake Discord on this machine. Nothing leaves it.");
+    println!(
+        "TimmyBot demo: the real bot against a fake Discord on this machine. Nothing leaves it."
+    );
     progress("starting the fake Discord (gateway, REST, voice over TLS)…");
     let discord = FakeDiscord::start(vec![FakeGuild {
         id: GUILD,
@@ -70,7 +74,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     ));
     progress("the bot is connecting to the gateway…");
     discord.gateway.wait_ready(STEP).await;
-    println!("\rThe bot is online in \"Demo Server\". You are in the voice channel.          \n");
+    done("The bot is online in \"Demo Server\", and you are in its voice channel.\n");
 
     let mut s = Script::new(&discord);
     s.command("play", &[("query", &format!("local:{}", FIRST.0))])
@@ -102,9 +106,38 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A progress line that rewrites itself on a terminal; piped output gets only final lines.
 fn progress(line: &str) {
-    print!("\r{line}");
-    let _ = std::io::stdout().flush();
+    if std::io::stdout().is_terminal() {
+        print!("\r{line}\x1b[K");
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// Ends a progress line with its final text.
+fn done(line: &str) {
+    if std::io::stdout().is_terminal() {
+        print!("\r\x1b[K");
+    }
+    println!("{line}");
+}
+
+/// Discord's markdown as a person sees it: no escapes, no bold markers, mentions as names.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(|n| n.is_ascii_punctuation()) => {
+                out.extend(chars.next());
+            }
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out.replace(&format!("<@{YOU}>"), "@you")
 }
 
 /// The demo's person: types commands and reads replies and the voice channel.
@@ -126,6 +159,8 @@ impl<'a> Script<'a> {
 
     /// Types `/name args`, then prints the bot's reply once it is final.
     async fn command(&mut self, name: &str, args: &[(&str, &str)]) -> anyhow::Result<()> {
+        // A person types at human speed (and the bot allows 6 commands per 10 s each).
+        tokio::time::sleep(TYPING).await;
         self.next_id += 1;
         let typed: String = args.iter().map(|(k, v)| format!(" {k}:{v}")).collect();
         println!("you      › /{name}{typed}");
@@ -144,7 +179,10 @@ impl<'a> Script<'a> {
             if let Some(r) = done {
                 break r;
             }
-            anyhow::ensure!(Instant::now() < deadline, "no reply to /{name} within {STEP:?}");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "no reply to /{name} within {STEP:?}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         print_message("TimmyBot", &reply);
@@ -155,8 +193,8 @@ impl<'a> Script<'a> {
     /// New or edited messages in the text channel (the now-playing card).
     fn print_channel(&mut self) {
         for msg in self.discord.rest.fake.channel_messages(TEXT) {
-            if self.printed.get(&msg.id) != Some(&msg.edits) {
-                self.printed.insert(msg.id, msg.edits);
+            let seen = self.printed.insert(msg.id, msg.edits);
+            if seen != Some(msg.edits) {
                 print_message("#general", &msg);
             }
         }
@@ -186,7 +224,7 @@ impl<'a> Script<'a> {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        println!("\r  🔊 voice channel: heard {freq:.0} Hz                ");
+        done(&format!("  🔊 voice channel: {freq:.0} Hz"));
         self.print_channel();
         Ok(())
     }
@@ -200,21 +238,27 @@ impl<'a> Script<'a> {
             if last.is_some_and(|t| t.elapsed() >= Duration::from_millis(500)) {
                 break;
             }
-            anyhow::ensure!(start.elapsed() < STEP, "the audio never stopped after /pause");
+            anyhow::ensure!(
+                start.elapsed() < STEP,
+                "the audio never stopped after /pause"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        println!("  🔇 voice channel: silent (no packets while paused)");
+        done("  🔇 voice channel: silent (no packets while paused)");
         Ok(())
     }
 }
 
 fn print_message(who: &str, msg: &Shown) {
-    let note = if msg.ephemeral {
-        "  (only you can see this)"
-    } else {
-        ""
+    let note = match (msg.ephemeral, msg.edits > 0 && who != "TimmyBot") {
+        (true, _) => "  (only you can see this)",
+        (false, true) => "  (edited)",
+        (false, false) => "",
     };
-    let mut lines = msg.render().lines().map(str::to_owned).collect::<Vec<_>>();
+    let mut lines = plain(&msg.render())
+        .lines()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
     if lines.is_empty() {
         lines.push("…".into());
     }
@@ -225,3 +269,15 @@ fn print_message(who: &str, msg: &Shown) {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_reads_as_discord_shows_it() {
+        assert_eq!(
+            plain(&format!("Queued **first\\-tone** · <@{YOU}> 2\\*3")),
+            "Queued first-tone · @you 2*3"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
 mod allowlist;
 mod args;
+mod demo;
 mod discord;
 mod embedded;
 mod register;
@@ -14,15 +15,21 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = args::Cli::parse();
+    // The bot says what it is doing; the demo and the one-shot commands speak for themselves.
+    let default_filter = match args.command {
+        args::Command::Serve(_) => "warn,timmybot=info,voice_worker=info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,timmybot=info,voice_worker=info".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let result = match args.command {
         args::Command::Serve(serve) => serve::run(serve).await,
+        args::Command::Demo(demo) => demo::run(demo).await,
         args::Command::Allowlist(cmd) => allowlist::run(cmd, &mut std::io::stdout()).await,
         args::Command::RegisterCommands { guild } => {
             register::run(guild, &mut std::io::stdout()).await

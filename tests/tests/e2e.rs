@@ -193,7 +193,8 @@ impl Chain {
             .await
     }
 
-    async fn shutdown(mut self) {
+    /// Stops the worker as SIGTERM would, and waits for its drain.
+    async fn stop_worker(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -202,6 +203,10 @@ impl Chain {
             .expect("the worker drains within 30 s")
             .unwrap()
             .unwrap();
+    }
+
+    async fn shutdown(mut self) {
+        self.stop_worker().await;
     }
 }
 
@@ -232,7 +237,15 @@ async fn a_signed_play_is_heard_at_the_voice_server() {
         reply.content.contains("Now playing") && reply.content.contains("440"),
         "the worker edits the deferred reply: {reply:?}"
     );
-    chain.shutdown().await;
+    // Draining (SIGTERM) leaves the call through the gateway, which outlives the drain.
+    assert_eq!(chain.discord.gateway.voice_updates(g.id).len(), 1);
+    chain.stop_worker().await;
+    let updates = chain.discord.gateway.voice_updates(g.id);
+    assert_eq!(
+        updates.last().map(|(_, channel)| *channel),
+        Some(None),
+        "the drain leaves the voice channel: {updates:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

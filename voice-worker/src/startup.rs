@@ -187,6 +187,8 @@ pub async fn run_with(
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // The gateway outlives the drain: leaving a call is an op 4 sent through the shard.
+    let (gateway_stop_tx, gateway_stop_rx) = watch::channel(false);
     let ready = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
     for shard in shards {
@@ -195,7 +197,7 @@ pub async fn run_with(
             songbird.clone(),
             states.clone(),
             ready.clone(),
-            stop_rx.clone(),
+            gateway_stop_rx.clone(),
             events.clone(),
         ));
     }
@@ -243,6 +245,7 @@ pub async fn run_with(
     let _ = consume.await;
     let _ = life_task.await;
     lifecycle.drain().await;
+    let _ = gateway_stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
