@@ -18,7 +18,7 @@ pub fn settings(
     var: impl Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Embedded> {
     let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-    let worker = WorkerSettings::from_lookup(&get).context(
+    let worker = WorkerSettings::from_lookup(get).context(
         "timmybot serve needs a bot token and its application id; the README's \
          \"Get a bot token\" says where to find both",
     )?;
@@ -38,7 +38,7 @@ pub fn settings(
     }
     let listen = match args.listen {
         None => None,
-        Some(addr) => Some((addr, verifier(&get)?)),
+        Some(addr) => Some((addr, verifier(get)?)),
     };
     Ok(Embedded {
         worker,

@@ -126,6 +126,8 @@ impl FakeGateway {
         let (st, ch) = (state.clone(), changed.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                // Back-to-back dispatches go out at once, not after the peer's delayed ACK.
+                let _ = stream.set_nodelay(true);
                 let (st, ch) = (st.clone(), ch.clone());
                 tokio::spawn(async move {
                     if let Ok((_, ws)) = ServerBuilder::new().accept(stream).await {

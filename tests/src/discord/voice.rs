@@ -424,6 +424,8 @@ async fn accept_ws(shared: Arc<Shared>, acceptor: TlsAcceptor, listener: TcpList
         let Ok((tcp, peer)) = listener.accept().await else {
             continue;
         };
+        // Small signalling messages go out at once, not after the peer's delayed ACK.
+        let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
         let acceptor = acceptor.clone();
         connections.spawn(async move {

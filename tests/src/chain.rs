@@ -1,0 +1,219 @@
+//! The whole chain on loopback, for end-to-end tests and latency benches: the fake Discord,
+//! the interactions router (as the Lambda wires it, on moto's DynamoDB and SQS) and the voice
+//! worker (as its binary wires it, on the same table and queue).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use http_body_util::BodyExt;
+use interactions_lambda::adapters::discord::RestVoiceLookup;
+use interactions_lambda::core::{Core, Ports};
+use interactions_lambda::routes::{router, App};
+use interactions_lambda::verify::Verifier;
+use serde_json::Value;
+use timmybot_shared::bus::sqs::SqsBus;
+use timmybot_shared::clock::{Clock, SystemClock};
+use timmybot_shared::domain::{AllowEntry, BotOwners, GuildId, UserId};
+use timmybot_shared::names::env;
+use timmybot_shared::store::dynamo::DynamoStore;
+use timmybot_shared::store::SharedStore;
+use tower::ServiceExt;
+use voice_worker::adapters::discord::VoiceStates;
+use voice_worker::configuration::Settings;
+use voice_worker::startup::{run_with, Wiring};
+
+use crate::audio::{dominant_frequency, wav_tone};
+use crate::aws;
+use crate::discord::gateway::FakeGuild;
+use crate::discord::voice::Heard;
+use crate::discord::FakeDiscord;
+use crate::interactions::{self as di, slash, with_integer};
+
+pub const USER: u64 = 1_500_000_000_000_000_001;
+const OWNER: u64 = 1_500_000_000_000_000_002;
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Guild `n`: its id, text channel and voice channel.
+pub fn guild(n: u64) -> FakeGuild {
+    FakeGuild {
+        id: 1_600_000_000_000_000_000 + n,
+        name: format!("Guild {n}"),
+        text_channel: 1_610_000_000_000_000_000 + n,
+        voice_channels: vec![1_620_000_000_000_000_000 + n],
+    }
+}
+
+/// The member who uses the commands in guild `g`: one per guild, so each has its own rate
+/// limit.
+pub fn member(g: &FakeGuild) -> u64 {
+    USER + g.id % 1_000
+}
+
+/// The whole chain, running: fake Discord, the interactions router, and the worker.
+pub struct Chain {
+    pub discord: FakeDiscord,
+    router: Router,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    worker: tokio::task::JoinHandle<anyhow::Result<()>>,
+    next_id: u64,
+    _music: tempfile::TempDir,
+}
+
+/// Tones the tests play, by name: `local:tone-440.wav` and so on.
+pub const TONES: [f32; 3] = [440.0, 660.0, 880.0];
+
+pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
+    let music = tempfile::tempdir().expect("a scratch folder");
+    for f in TONES {
+        std::fs::write(
+            music.path().join(format!("tone-{f}.wav")),
+            wav_tone(f, 20.0, 0.4),
+        )
+        .expect("write a tone");
+    }
+    let discord = FakeDiscord::start(guilds.to_vec()).await;
+    let config = aws::shared().sdk_config().await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&config);
+    let table = aws::unique("e2e");
+    aws::create_table(&dynamo, &table).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue_url =
+        aws::create_fifo_queue(&sqs, &aws::unique("e2e"), Duration::from_secs(30)).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: SharedStore = Arc::new(DynamoStore::new(dynamo, table.clone(), clock.clone()));
+    for g in guilds {
+        store
+            .allow(&AllowEntry::new(
+                GuildId::new(g.id).expect("a valid guild id"),
+                UserId::new(OWNER).expect("a valid user id"),
+                clock.now_ms(),
+                "e2e",
+            ))
+            .await
+            .expect("allowlist the guild");
+    }
+
+    // The interactions side, as the Lambda wires it, but with the REST proxy on the fake.
+    let core = Core::new(
+        Ports {
+            store: store.clone(),
+            bus: Arc::new(SqsBus::new(sqs.clone(), queue_url.clone())),
+            clock: clock.clone(),
+            voice: Arc::new(RestVoiceLookup::new(discord.rest.client())),
+            waker: None,
+        },
+        BotOwners::parse(&OWNER.to_string()).expect("valid owners"),
+        FakeDiscord::BOT.to_string(),
+    );
+    let router = router(Arc::new(App {
+        verifier: Verifier::from_hex(&di::public_key_hex()).expect("the test public key"),
+        core: Arc::new(core),
+    }));
+
+    // The worker, as its binary wires it, on the same table and queue.
+    let mut vars: std::collections::HashMap<String, String> = discord.env().into_iter().collect();
+    for (k, v) in [
+        (env::STORE, "dynamodb".to_owned()),
+        (env::TABLE_NAME, table),
+        (env::INTENT_QUEUE_URL, queue_url.clone()),
+        (env::MUSIC_DIR, music.path().display().to_string()),
+        (env::WORKER_HEALTH_ADDR, "127.0.0.1:0".into()),
+        (env::IDLE_LEAVE, idle_leave.into()),
+        (env::SHARD_COUNT, "1".into()),
+    ] {
+        vars.insert(k.to_owned(), v);
+    }
+    let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("the worker settings");
+    let wiring = Wiring {
+        store,
+        bus: Arc::new(SqsBus::new(sqs, queue_url)),
+        scaler: None,
+        states: Arc::new(VoiceStates::default()),
+        events: None,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(run_with(settings, wiring, async {
+        let _ = stopped.await;
+    }));
+    discord.gateway.wait_ready(WAIT).await;
+    Chain {
+        discord,
+        router,
+        stop: Some(stop),
+        worker,
+        next_id: 1_700_000_000_000_000_000,
+        _music: music,
+    }
+}
+
+impl Chain {
+    /// Sends a signed slash command, as Discord would; returns the response and the token.
+    pub async fn command(
+        &mut self,
+        g: &FakeGuild,
+        name: &str,
+        args: &[(&str, &str)],
+        integer: Option<(&str, i64)>,
+    ) -> (Value, String) {
+        self.next_id += 1;
+        let mut i = slash(self.next_id, g.id, member(g), g.text_channel, name, args);
+        if let Some((k, v)) = integer {
+            i = with_integer(i, k, v);
+        }
+        let token = i.token.clone();
+        let now = SystemClock.now_ms() / 1000;
+        let res = self
+            .router
+            .clone()
+            .oneshot(di::signed(&i, now))
+            .await
+            .expect("the router answers");
+        assert_eq!(res.status(), 200);
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .expect("the response body")
+            .to_bytes();
+        let response: Value = serde_json::from_slice(&body).expect("a JSON response");
+        // What Discord does with a webhook's answer: the reply now exists to be edited.
+        assert!(self.discord.rest.fake.acknowledge(&token, &response));
+        (response, token)
+    }
+
+    pub async fn play(&mut self, g: &FakeGuild, freq: f32) -> (Value, String) {
+        let query = format!("local:tone-{freq}.wav");
+        self.command(g, "play", &[("query", &query)], None).await
+    }
+
+    pub fn join(&self, g: &FakeGuild) {
+        self.discord
+            .set_voice(g.id, member(g), Some(g.voice_channels[0]));
+    }
+
+    pub async fn hears(&self, g: &FakeGuild, freq: f32, what: &str) -> Heard {
+        self.discord
+            .voice
+            .wait_for(g.id, WAIT, what, |h| {
+                h.audio_frames() >= 10 && (dominant_frequency(&h.last_ms(200)) - freq).abs() <= 10.0
+            })
+            .await
+    }
+
+    /// Stops the worker as SIGTERM would, and waits for its drain.
+    pub async fn stop_worker(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(WAIT, &mut self.worker)
+            .await
+            .expect("the worker drains within 30 s")
+            .expect("the worker task")
+            .expect("the worker runs cleanly");
+    }
+
+    pub async fn shutdown(mut self) {
+        self.stop_worker().await;
+    }
+}
