@@ -58,13 +58,7 @@ async fn two_guilds_each_hear_their_own_tone() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     // Every window of what each guild heard is its own tone: no audio crossed over.
     for (g, freq) in [(&a, 440.0), (&b, 660.0)] {
-        let heard = chain.discord.voice.heard(g.id);
-        let pcm: Vec<f32> = heard
-            .frames
-            .iter()
-            .filter(|f| !f.silent)
-            .flat_map(|f| f.pcm.iter().copied())
-            .collect();
+        let pcm = chain.discord.voice.heard(g.id).audio();
         for window in pcm.chunks(9_600).filter(|w| w.len() == 9_600) {
             let f = dominant_frequency(window);
             assert!((f - freq).abs() <= 10.0, "guild {} heard {f} Hz", g.name);

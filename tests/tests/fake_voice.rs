@@ -246,3 +246,84 @@ async fn two_guilds_are_heard_separately() {
     assert_tone(&heard_a, 440.0);
     assert_tone(&heard_b, 660.0);
 }
+
+/// Discord's voice gateway v8, spoken by hand (songbird 0.6.1 dials v4): server messages
+/// carry `seq`, and a heartbeat `{t, seq_ack}` is acknowledged with `{t}`.
+#[tokio::test]
+async fn a_v8_client_gets_sequence_numbers_and_heartbeat_acks() {
+    use futures_util::SinkExt;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use serde_json::{json, Value};
+    use tokio_websockets::{ClientBuilder, Message};
+
+    const GUILD: u64 = 77;
+    let server = FakeVoiceServer::start(&VoiceCipher::ALL).await;
+    server.authorize(GUILD, USER, &session_id(GUILD), &token(GUILD));
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = CertificateDer::from_pem_file(timmybot_tests::discord::tls::ca_pem_path()).unwrap();
+    roots.add(ca).unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ));
+    let endpoint = server.endpoint();
+    let tcp = tokio::net::TcpStream::connect(&endpoint).await.unwrap();
+    let stream = tls
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("the test CA's certificate verifies for localhost");
+    let (mut ws, _) = ClientBuilder::new()
+        .uri(&format!("wss://{endpoint}/?v=8"))
+        .unwrap()
+        .connect_on(stream)
+        .await
+        .unwrap();
+    let hello = recv(&mut ws).await;
+    assert_eq!(hello["op"], 8);
+    assert!(hello["d"]["heartbeat_interval"].as_f64().unwrap() > 0.0);
+    let first_seq = hello["seq"].as_u64().expect("v8 messages carry seq");
+
+    let identify = json!({"op": 0, "d": {
+        "server_id": GUILD.to_string(), "user_id": USER.to_string(),
+        "session_id": session_id(GUILD), "token": token(GUILD), "max_dave_protocol_version": 0,
+    }});
+    ws.send(Message::text(identify.to_string())).await.unwrap();
+    let ready = recv(&mut ws).await;
+    assert_eq!(ready["op"], 2);
+    assert!(ready["d"]["ssrc"].as_u64().is_some());
+    let modes: Vec<&str> = ready["d"]["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(modes.contains(&"aead_aes256_gcm_rtpsize"), "{modes:?}");
+    assert!(
+        modes.contains(&"aead_xchacha20_poly1305_rtpsize"),
+        "{modes:?}"
+    );
+    assert!(ready["seq"].as_u64().unwrap() > first_seq, "seq increases");
+
+    let heartbeat = json!({"op": 3, "d": {"t": 1234, "seq_ack": ready["seq"]}});
+    ws.send(Message::text(heartbeat.to_string())).await.unwrap();
+    let ack = recv(&mut ws).await;
+    assert_eq!(ack["op"], 6);
+    assert_eq!(ack["d"], json!({"t": 1234}));
+    assert_eq!(server.heard(GUILD).sessions[0].gateway_version, 8);
+}
+
+/// The next text message on a hand-driven voice WebSocket, as JSON.
+async fn recv<S>(ws: &mut tokio_websockets::WebSocketStream<S>) -> serde_json::Value
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::StreamExt;
+    let msg = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("a message in time")
+        .expect("the socket stays open")
+        .unwrap();
+    serde_json::from_str(msg.as_text().expect("a text frame")).unwrap()
+}

@@ -396,13 +396,17 @@ async fn edit_original(
 ) -> Response {
     fake.record_body(Method::PATCH, &uri, &headers, Some(body.clone()));
     let mut inner = fake.lock();
-    let Some(shown) = inner.originals.get_mut(&token) else {
+    edit(inner.originals.get_mut(&token), &body, 0)
+}
+
+/// An edit of a message the bot sent, as Discord answers it; 404 for one it never sent.
+fn edit(found: Option<&mut Shown>, body: &serde_json::Value, channel: u64) -> Response {
+    let Some(shown) = found else {
         return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
     };
-    shown.apply(&body);
+    shown.apply(body);
     shown.edits += 1;
-    let shown = shown.clone();
-    message(shown.id, 0, &shown)
+    message(shown.id, channel, shown)
 }
 
 async fn create_message(
@@ -441,13 +445,7 @@ async fn edit_message(
         .channels
         .get_mut(&channel)
         .and_then(|msgs| msgs.iter_mut().find(|m| m.id == id));
-    let Some(shown) = found else {
-        return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
-    };
-    shown.apply(&body);
-    shown.edits += 1;
-    let shown = shown.clone();
-    message(shown.id, channel, &shown)
+    edit(found, &body, channel)
 }
 
 /// One shard. Clients with a proxy URL ignore the gateway URL.

@@ -128,14 +128,18 @@ impl Heard {
             .collect()
     }
 
-    /// The last `ms` milliseconds of decoded non-silent audio (less if less was heard).
-    pub fn last_ms(&self, ms: u64) -> Vec<f32> {
-        let all: Vec<f32> = self
-            .frames
+    /// All decoded non-silent audio, in arrival order.
+    pub fn audio(&self) -> Vec<f32> {
+        self.frames
             .iter()
             .filter(|f| !f.silent)
             .flat_map(|f| f.pcm.iter().copied())
-            .collect();
+            .collect()
+    }
+
+    /// The last `ms` milliseconds of decoded non-silent audio (less if less was heard).
+    pub fn last_ms(&self, ms: u64) -> Vec<f32> {
+        let all = self.audio();
         let want = (ms as usize * SAMPLE_RATE as usize / 1000) * CHANNELS;
         all[all.len().saturating_sub(want)..].to_vec()
     }
@@ -153,12 +157,7 @@ impl Heard {
     /// One line for failure messages: sessions, frame counts, and the pitch and level of the
     /// audio heard.
     pub fn summary(&self) -> String {
-        let audio: Vec<f32> = self
-            .frames
-            .iter()
-            .filter(|f| !f.silent)
-            .flat_map(|f| f.pcm.iter().copied())
-            .collect();
+        let audio = self.audio();
         let sessions: Vec<String> = self
             .sessions
             .iter()
