@@ -122,7 +122,7 @@ fn done(line: &str) {
     println!("{line}");
 }
 
-/// Discord's markdown as a person sees it: no escapes, no bold markers, mentions as names.
+/// Discord's markdown as a person sees it: no escapes, bold or code markers; mentions as names.
 fn plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
@@ -134,6 +134,7 @@ fn plain(text: &str) -> String {
             '*' if chars.peek() == Some(&'*') => {
                 chars.next();
             }
+            '`' => {}
             _ => out.push(c),
         }
     }
@@ -276,8 +277,8 @@ mod tests {
     #[test]
     fn markdown_reads_as_discord_shows_it() {
         assert_eq!(
-            plain(&format!("Queued **first\\-tone** · <@{YOU}> 2\\*3")),
-            "Queued first-tone · @you 2*3"
+            plain(&format!("`1.` Queued **first\\-tone** · <@{YOU}> 2\\*3")),
+            "1. Queued first-tone · @you 2*3"
         );
     }
 }

@@ -607,6 +607,7 @@ impl GuildPlayer {
         let card = NowPlayingCard {
             track: np.track.clone(),
             paused: np.paused,
+            position_ms: np.position_ms(self.deps.clock.now_ms()),
             loop_mode: st.queue.loop_mode(),
             volume_percent: st.queue.volume().percent(),
             up_next: st.queue.upcoming().first().cloned(),

@@ -79,6 +79,8 @@ pub struct NotifyError(pub String);
 pub struct NowPlayingCard {
     pub track: Track,
     pub paused: bool,
+    /// Where the track is as the card is drawn (while paused, where it stopped).
+    pub position_ms: u64,
     pub loop_mode: LoopMode,
     pub volume_percent: u16,
     pub up_next: Option<Track>,

@@ -162,9 +162,9 @@ async fn intents_apply_in_order_per_guild_and_are_acked() {
     assert_eq!(
         for_g1,
         [
-            "▶ Now playing **a**",
-            "Queued **b** — #1",
-            "Queued **c** — #2"
+            "▶ Now playing **a** (1:00)",
+            "Queued **b** (1:00) — #1",
+            "Queued **c** (1:00) — #2"
         ]
     );
     // Each guild joined its requester's channel and plays exactly one track.

@@ -235,6 +235,11 @@ async fn controls_reach_the_playing_track() {
         "{cmds:?}"
     );
     assert!(cmds.contains(&Cmd::Volume(0.5)), "{cmds:?}");
+    let positions = w.notifier.card_positions.lock().unwrap().clone();
+    assert!(
+        positions.contains(&(true, 1_500)),
+        "a paused card shows where the track stands: {positions:?}"
+    );
     send(&f, intent(IntentKind::Stop)).await;
     eventually(10, "stopped", || a.cmds().last() == Some(&Cmd::Stop)).await;
     assert!(futures_now(state(&f)).queue.is_empty());

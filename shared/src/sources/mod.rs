@@ -138,9 +138,16 @@ impl Sources {
                     .and_then(|s| s.to_str())
                     .unwrap_or(&name)
                     .to_owned();
-                let shown = path.to_string_lossy();
+                let shown = path.to_string_lossy().into_owned();
                 let key = TrackKey::new(Platform::Local, &name)?;
-                Ok(vec![Track::new(key, &title, &shown, requester)?])
+                let track = Track::new(key, &title, &shown, requester)?;
+                // The file's own header says how long it is; a file it can't read plays as
+                // "live" rather than failing the queueing.
+                let probed = tokio::task::spawn_blocking(move || file_duration_ms(&path)).await;
+                Ok(vec![match probed.ok().flatten() {
+                    Some(ms) => track.with_duration_ms(ms),
+                    None => track,
+                }])
             }
             Query::Spotify(link) => self.spotify_tracks(&link, requester).await,
         }
@@ -325,6 +332,32 @@ impl Sources {
     }
 }
 
+/// A local file's duration from its container header (frames ÷ rate), without decoding.
+fn file_duration_ms(path: &Path) -> Option<u64> {
+    use symphonia::core::formats::FormatOptions;
+    use symphonia::core::io::MediaSourceStream;
+    use symphonia::core::meta::MetadataOptions;
+    use symphonia::core::probe::Hint;
+    let file = std::fs::File::open(path).ok()?;
+    let stream = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    let probed = symphonia::default::get_probe()
+        .format(
+            &hint,
+            stream,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+        .ok()?;
+    let params = &probed.format.default_track()?.codec_params;
+    let frames = params.n_frames?;
+    let rate = u64::from(params.sample_rate?);
+    (rate > 0).then(|| frames * 1000 / rate)
+}
+
 fn local_file(dir: &Path, name: &str) -> Result<PathBuf, SourceError> {
     let candidate = dir.join(name);
     let real = candidate
@@ -365,6 +398,29 @@ fn ytdl_error(e: &songbird::input::AudioStreamError) -> SourceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_local_file_knows_its_duration_from_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        // 1.5 s of 16-bit mono silence at 8 kHz.
+        let frames: u32 = 12_000;
+        let mut wav = Vec::new();
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&(36 + frames * 2).to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        for v in [16u32, 0x0001_0001, 8_000, 16_000, 0x0010_0002] {
+            wav.extend_from_slice(&v.to_le_bytes());
+        }
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&(frames * 2).to_le_bytes());
+        wav.resize(wav.len() + frames as usize * 2, 0);
+        let good = dir.path().join("tone.wav");
+        std::fs::write(&good, wav).unwrap();
+        assert_eq!(file_duration_ms(&good), Some(1_500));
+        let bad = dir.path().join("bad.wav");
+        std::fs::write(&bad, b"not audio").unwrap();
+        assert_eq!(file_duration_ms(&bad), None);
+    }
 
     #[test]
     fn local_files_stay_inside_the_music_dir() {

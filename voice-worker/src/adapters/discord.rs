@@ -36,7 +36,7 @@ fn embed(card: &NowPlayingCard) -> Option<twilight_model::channel::message::Embe
         Some(NowPlaying {
             track: card.track.clone(),
             started_at_ms: 0,
-            offset_ms: 0,
+            offset_ms: card.position_ms,
             paused: card.paused,
         }),
         card.loop_mode,

@@ -176,6 +176,8 @@ pub struct FakeNotifier {
     pub replies: Mutex<Vec<(String, String)>>,
     pub said: Mutex<Vec<(ChannelId, String)>>,
     pub cards: Mutex<Vec<(ChannelId, Option<MessageId>, String)>>,
+    /// Each card's (paused, position) as drawn.
+    pub card_positions: Mutex<Vec<(bool, u64)>>,
 }
 
 impl FakeNotifier {
@@ -211,6 +213,10 @@ impl Notifier for FakeNotifier {
             .lock()
             .unwrap()
             .push((channel, existing, card.track.title.clone()));
+        self.card_positions
+            .lock()
+            .unwrap()
+            .push((card.paused, card.position_ms));
         Ok(existing.unwrap_or_else(|| MessageId::new(999).unwrap()))
     }
     async fn say(&self, channel: ChannelId, content: &str) -> Result<(), NotifyError> {
@@ -269,14 +275,27 @@ pub struct WorkerParts {
 
 /// Writes tone files `a.wav`, `b.wav`, … into `dir` for `local:` queries.
 pub fn music(dir: &Path, names: &[&str]) {
-    for (i, name) in names.iter().enumerate() {
-        let freq = 220.0 * (i + 1) as f32;
-        std::fs::write(
-            dir.join(format!("{name}.wav")),
-            timmybot_tests::audio::wav_tone(freq, 0.2, 0.5),
-        )
-        .unwrap();
+    for name in names {
+        std::fs::write(dir.join(format!("{name}.wav")), minute_of_silence()).unwrap();
     }
+}
+
+/// A minute-long WAV (8 kHz mono, so it stays small). Local files carry their length, and
+/// the resume tests need tracks longer than the positions they save.
+fn minute_of_silence() -> Vec<u8> {
+    let frames: u32 = 8_000 * 60;
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + frames * 2).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    // fmt: size 16, PCM, mono, 8 kHz, 16 000 B/s, 2-byte frames of 16 bits.
+    for v in [16u32, 0x0001_0001, 8_000, 16_000, 0x0010_0002] {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(frames * 2).to_le_bytes());
+    wav.resize(wav.len() + frames as usize * 2, 0);
+    wav
 }
 
 impl TestWorker {
