@@ -7,25 +7,9 @@
 use std::time::{Duration, Instant};
 
 use timmybot_tests::chain::{guild, spawn_chain, WAIT};
+use timmybot_tests::latency::print_table;
 
 const RUNS: u64 = 20;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn row(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "| {name} | {:.1} | {:.1} | {:.1} | {:.1} |",
-        ms(samples[0]),
-        ms(percentile(&samples, 0.5)),
-        ms(percentile(&samples, 0.9)),
-        ms(samples[samples.len() - 1]),
-    );
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -60,21 +44,21 @@ async fn main() {
     }
     eprintln!();
     println!("End to end on loopback, {RUNS} runs, each a fresh guild (release build):\n");
-    println!("| measure | min ms | p50 ms | p90 ms | max ms |");
-    println!("|---|---|---|---|---|");
-    row(
-        "/play sent → first audio packet at the voice server",
-        to_audio,
-    );
-    row("/play sent → op 4 (voice join) at the gateway", to_op4);
-    row("voice join: op 4 → first RTP packet", join);
-    row(
-        "  of which op 4 → voice Identify (gateway events, TLS WebSocket)",
-        to_identify,
-    );
-    row(
-        "  of which voice Identify → first RTP (handshake, IP discovery)",
-        to_rtp,
-    );
+    print_table(vec![
+        (
+            "/play sent → first audio packet at the voice server",
+            to_audio,
+        ),
+        ("/play sent → op 4 (voice join) at the gateway", to_op4),
+        ("voice join: op 4 → first RTP packet", join),
+        (
+            "of which op 4 → voice Identify (gateway events, TLS WebSocket)",
+            to_identify,
+        ),
+        (
+            "of which voice Identify → first RTP (handshake, IP discovery, track start)",
+            to_rtp,
+        ),
+    ]);
     chain.shutdown().await;
 }

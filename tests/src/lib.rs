@@ -9,6 +9,7 @@
 //!   documented protocol.
 //! - [`faults`]: network faults on loopback (a proxy that loses responses).
 //! - [`interactions`]: signed interaction requests built from twilight-model payloads.
+//! - [`latency`]: the benches' latency table.
 //! - [`template`]: checks `template.yaml` against the names the code uses.
 
 pub mod audio;
@@ -19,4 +20,5 @@ pub mod discord;
 pub mod faults;
 pub mod http_files;
 pub mod interactions;
+pub mod latency;
 pub mod template;
