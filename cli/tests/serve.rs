@@ -9,7 +9,20 @@ use timmybot_tests::audio::{dominant_frequency, wav_tone};
 use timmybot_tests::discord::gateway::FakeGuild;
 use timmybot_tests::discord::rest::CALLBACK_DEFERRED;
 use timmybot_tests::discord::FakeDiscord;
-use timmybot_tests::interactions::slash;
+use timmybot_tests::interactions::{self as di, slash};
+
+/// A loopback address with a port nothing listens on (bound, then released).
+fn free_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
 
 const GUILD: u64 = 1_800_000_000_000_000_001;
 const TEXT: u64 = 1_800_000_000_000_000_010;
@@ -57,9 +70,11 @@ async fn a_slash_command_over_the_gateway_plays_the_tone() {
         ),
         ("MUSIC_DIR".to_owned(), dir.path().display().to_string()),
         ("WORKER_HEALTH_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("DISCORD_PUBLIC_KEY".to_owned(), di::public_key_hex()),
     ]);
+    let listen = free_port();
     let mut child = Running(
-        serve(&vars, &["--allow-all"])
+        serve(&vars, &["--allow-all", "--listen", &listen])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -74,6 +89,28 @@ async fn a_slash_command_over_the_gateway_plays_the_tone() {
             && c.method == "PUT"),
         "the commands are registered on start: {calls:?}"
     );
+
+    // --listen also answers Discord's signed HTTP interactions, and refuses unsigned ones.
+    let url = format!("http://{listen}/interactions");
+    let ping = serde_json::to_vec(&di::ping(1_900_000_000_000_000_000)).unwrap();
+    let (sig, ts) = di::sign(&ping, now_secs());
+    let http = reqwest::Client::new();
+    let signed = http
+        .post(&url)
+        .header("x-signature-ed25519", sig)
+        .header("x-signature-timestamp", ts)
+        .header("content-type", "application/json")
+        .body(ping.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 200);
+    assert_eq!(
+        signed.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"type": 1})
+    );
+    let unsigned = http.post(&url).body(ping).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
 
     let play = slash(
         1_900_000_000_000_000_001,
