@@ -11,7 +11,7 @@ use timmybot_tests::audio::wav_tone;
 use timmybot_tests::discord::gateway::FakeGuild;
 use timmybot_tests::discord::FakeDiscord;
 use timmybot_tests::interactions::slash;
-use timmybot_tests::latency::print_table;
+use timmybot_tests::latency::{print_table, PlayTiming};
 
 const RUNS: u64 = 20;
 const WAIT: Duration = Duration::from_secs(30);
@@ -49,7 +49,7 @@ async fn main() {
     // Let start-up work (command registration, resume) finish before measuring.
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let (mut to_audio, mut to_op4, mut join) = (Vec::new(), Vec::new(), Vec::new());
+    let mut runs = Vec::new();
     for (i, g) in guilds.iter().enumerate() {
         let user = 1_960_000_000_000_000_000 + i as u64;
         discord.set_voice(g.id, user, Some(g.voice_channels[0]));
@@ -64,18 +64,7 @@ async fn main() {
         );
         let sent = Instant::now();
         discord.gateway.dispatch_interaction(play);
-        let heard = discord
-            .voice
-            .wait_for(g.id, WAIT, "the first audio packet", |h| {
-                h.first_audio_at().is_some()
-            })
-            .await;
-        let first_audio = heard.first_audio_at().expect("waited for it");
-        let first_rtp = heard.sessions[0].first_rtp_at.expect("RTP before audio");
-        let (op4, _) = discord.gateway.voice_updates(g.id)[0];
-        to_audio.push(first_audio - sent);
-        to_op4.push(op4 - sent);
-        join.push(first_rtp - op4);
+        runs.push(PlayTiming::measure(&discord, g.id, sent, WAIT).await);
         eprint!(".");
         // One call at a time: the next run measures an otherwise idle bot.
         discord.gateway.dispatch_interaction(slash(
@@ -92,12 +81,5 @@ async fn main() {
     let _ = child.kill();
     let _ = child.wait();
     println!("`timmybot serve` on loopback, {RUNS} runs, each a fresh guild (release build):\n");
-    print_table(vec![
-        (
-            "/play over the gateway → first audio packet at the voice server",
-            to_audio,
-        ),
-        ("/play over the gateway → op 4 (voice join)", to_op4),
-        ("voice join: op 4 → first RTP packet", join),
-    ]);
+    print_table(&runs);
 }

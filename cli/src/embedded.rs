@@ -58,13 +58,12 @@ pub async fn run(
     config: Embedded,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    timmybot_shared::tls::install_crypto_provider();
     let settings = config.worker;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = settings.store.open(clock.clone()).await?;
     let bus: Arc<dyn IntentBus> = Arc::new(LocalBus::new(BUS_VISIBILITY));
     let states = Arc::new(VoiceStates::default());
-    let http = Arc::new(crate::discord::client(
+    let http = Arc::new(voice_worker::adapters::discord::rest_client(
         &settings.discord_token,
         settings.rest_proxy.as_deref(),
     ));

@@ -3,7 +3,6 @@
 mod allowlist;
 mod args;
 mod demo;
-mod discord;
 mod embedded;
 mod register;
 mod serve;

@@ -21,7 +21,7 @@ pub async fn run(guild: Option<GuildId>, out: &mut impl Write) -> anyhow::Result
                 env::DISCORD_APPLICATION_ID
             )
         })?;
-    let http = crate::discord::client(
+    let http = voice_worker::adapters::discord::rest_client(
         &token,
         std::env::var(env::DISCORD_REST_PROXY).ok().as_deref(),
     );

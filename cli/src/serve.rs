@@ -1,8 +1,6 @@
 //! `timmybot serve`: the real bot with a bot token, all in one process (see [`crate::embedded`]).
 //! Settings come from the environment; a missing or bad one stops it with the name to set.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use interactions_lambda::verify::Verifier;
 use timmybot_shared::domain::BotOwners;
@@ -61,11 +59,11 @@ fn verifier(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Verifier> {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = settings(&args, |name| std::env::var(name).ok())?;
-    print_banner(&config, args.listen);
+    print_banner(&config);
     crate::embedded::run(config, voice_worker::startup::shutdown_signal()).await
 }
 
-fn print_banner(config: &Embedded, listen: Option<SocketAddr>) {
+fn print_banner(config: &Embedded) {
     let who = if config.allow_all {
         "every guild it is in (--allow-all)"
     } else {
@@ -75,7 +73,7 @@ fn print_banner(config: &Embedded, listen: Option<SocketAddr>) {
         "TimmyBot: connecting to Discord as application {}; serving {who}. Ctrl-C stops it.",
         config.worker.application_id
     );
-    if let Some(addr) = listen {
+    if let Some((addr, _)) = &config.listen {
         eprintln!("TimmyBot: also serving signed HTTP interactions on http://{addr}/interactions");
     }
 }

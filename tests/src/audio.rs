@@ -21,12 +21,12 @@ pub fn wav_tone(freq_hz: f32, secs: f32, amplitude: f32) -> Vec<u8> {
         let v = amplitude * (2.0 * std::f32::consts::PI * freq_hz * t).sin();
         samples.extend_from_slice(&[v, v]);
     }
-    wav_from_pcm(&samples, 2)
+    wav_from_pcm(&samples, 2, SAMPLE_RATE)
 }
 
-/// A 16-bit PCM WAV file at 48 kHz of interleaved f32 samples (clamped to ±1), e.g. to listen
+/// A 16-bit PCM WAV file at `rate` Hz of interleaved f32 samples (clamped to ±1), e.g. to listen
 /// to what a fake voice server heard.
-pub fn wav_from_pcm(samples: &[f32], channels: u16) -> Vec<u8> {
+pub fn wav_from_pcm(samples: &[f32], channels: u16, rate: u32) -> Vec<u8> {
     let data_len = (samples.len() * 2) as u32;
     let mut out = Vec::with_capacity(44 + samples.len() * 2);
     out.extend_from_slice(b"RIFF");
@@ -35,8 +35,8 @@ pub fn wav_from_pcm(samples: &[f32], channels: u16) -> Vec<u8> {
     out.extend_from_slice(&16u32.to_le_bytes());
     out.extend_from_slice(&1u16.to_le_bytes()); // PCM
     out.extend_from_slice(&channels.to_le_bytes());
-    out.extend_from_slice(&SAMPLE_RATE.to_le_bytes());
-    out.extend_from_slice(&(SAMPLE_RATE * u32::from(channels) * 2).to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
     out.extend_from_slice(&(channels * 2).to_le_bytes());
     out.extend_from_slice(&16u16.to_le_bytes());
     out.extend_from_slice(b"data");

@@ -212,8 +212,4 @@ impl Chain {
             .expect("the worker task")
             .expect("the worker runs cleanly");
     }
-
-    pub async fn shutdown(mut self) {
-        self.stop_worker().await;
-    }
 }

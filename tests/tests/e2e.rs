@@ -64,7 +64,7 @@ async fn two_guilds_each_hear_their_own_tone() {
             assert!((f - freq).abs() <= 10.0, "guild {} heard {f} Hz", g.name);
         }
     }
-    chain.shutdown().await;
+    chain.stop_worker().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,7 +127,7 @@ async fn skip_pause_resume_and_volume_change_what_is_heard() {
         (0.4..0.6).contains(&ratio),
         "50% volume should halve the level: {loud:.3} → {soft:.3} ({ratio:.2})"
     );
-    chain.shutdown().await;
+    chain.stop_worker().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,5 +167,5 @@ async fn the_bot_leaves_an_empty_channel_after_idle_leave() {
             h.sessions.iter().all(|s| s.closed_at.is_some())
         })
         .await;
-    chain.shutdown().await;
+    chain.stop_worker().await;
 }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{watch, Notify};
 use twilight_gateway::{ConfigBuilder, Event, Intents};
 
-use crate::adapters::discord::{TwilightNotifier, VoiceStates};
+use crate::adapters::discord::{rest_client, TwilightNotifier, VoiceStates};
 use crate::adapters::ecs::EcsScaler;
 use crate::adapters::songbird::SongbirdVoice;
 use crate::configuration::Settings;
@@ -76,7 +76,6 @@ pub async fn run_with(
     wiring: Wiring,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    timmybot_shared::tls::install_crypto_provider();
     let Wiring {
         store,
         bus,
@@ -87,11 +86,7 @@ pub async fn run_with(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let started_at_ms = clock.now_ms();
 
-    let mut http = twilight_http::Client::builder().token(settings.discord_token.clone());
-    if let Some(proxy) = &settings.rest_proxy {
-        http = http.proxy(proxy.clone(), true);
-    }
-    let http = http.build();
+    let http = rest_client(&settings.discord_token, settings.rest_proxy.as_deref());
 
     // The identify log the last task left, so a crash loop stays within the budget.
     let previous = store

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
@@ -107,11 +107,7 @@ impl Drop for RunningRest {
 impl RunningRest {
     /// A twilight-http client that talks to this fake instead of Discord.
     pub fn client(&self) -> twilight_http::Client {
-        timmybot_shared::tls::install_crypto_provider();
-        twilight_http::Client::builder()
-            .proxy(self.addr.to_string(), true)
-            .token("Bot test-token".into())
-            .build()
+        voice_worker::adapters::discord::rest_client("Bot test-token", Some(&self.addr.to_string()))
     }
 }
 
@@ -149,6 +145,7 @@ impl FakeRest {
             )
             .route("/api/v10/gateway/bot", get(gateway_bot))
             .fallback(unknown)
+            .layer(axum::middleware::from_fn_with_state(fake.clone(), record))
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -180,9 +177,8 @@ impl FakeRest {
         }
         inner.callbacks.insert(token.to_owned(), kind);
         if kind == CALLBACK_MESSAGE || kind == CALLBACK_DEFERRED {
-            inner.next_id += 1;
             let mut shown = Shown {
-                id: 5_000 + inner.next_id,
+                id: Self::next_message_id(&mut inner),
                 ..Shown::default()
             };
             if let Some(data) = response.get("data") {
@@ -242,28 +238,37 @@ impl FakeRest {
         self.inner.lock().expect("fake REST lock").calls.clone()
     }
 
-    fn record(&self, method: Method, uri: &Uri, headers: &HeaderMap) {
-        self.record_body(method, uri, headers, None);
+    /// The next id for a message the bot sends.
+    fn next_message_id(inner: &mut Inner) -> u64 {
+        inner.next_id += 1;
+        9_000 + inner.next_id
     }
+}
 
-    fn record_body(
-        &self,
-        method: Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        body: Option<serde_json::Value>,
-    ) {
-        let bot_auth = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("Bot "));
-        self.inner.lock().expect("fake REST lock").calls.push(Call {
-            method,
-            path: uri.path().to_owned(),
-            bot_auth,
-            body,
-        });
-    }
+/// Records every request before its handler runs: method, path, whether the bot token was
+/// sent (never the token itself), and a JSON body if there is one. Bodies are bounded.
+async fn record(
+    State(fake): State<FakeRest>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, 0, "request entity too large");
+    };
+    let bot_auth = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bot "));
+    fake.lock().calls.push(Call {
+        method: parts.method.clone(),
+        path: parts.uri.path().to_owned(),
+        bot_auth,
+        body: serde_json::from_slice(&bytes).ok(),
+    });
+    next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+        .await
 }
 
 /// Discord's JSON error body.
@@ -278,10 +283,7 @@ fn error(status: StatusCode, code: u64, message: &str) -> Response {
 async fn user_voice_state(
     State(fake): State<FakeRest>,
     Path((guild, user)): Path<(u64, u64)>,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Response {
-    fake.record(Method::GET, &uri, &headers);
     let channel = fake
         .inner
         .lock()
@@ -312,30 +314,25 @@ async fn user_voice_state(
 
 /// Bulk overwrite: Discord answers with the commands as stored, ids added.
 async fn overwrite_commands(
-    State(fake): State<FakeRest>,
-    uri: Uri,
-    headers: HeaderMap,
+    Path(params): Path<Vec<(String, String)>>,
     Json(body): Json<serde_json::Value>,
 ) -> Response {
-    fake.record_body(Method::PUT, &uri, &headers, Some(body.clone()));
+    let app = params
+        .iter()
+        .find(|(k, _)| k == "app")
+        .map_or("0", |(_, v)| v.as_str());
     let mut stored = body;
     if let Some(commands) = stored.as_array_mut() {
         for (i, c) in commands.iter_mut().enumerate() {
             c["id"] = serde_json::json!((1_000 + i).to_string());
-            c["application_id"] = serde_json::json!(uri.path().split('/').nth(4).unwrap_or("0"));
+            c["application_id"] = serde_json::json!(app);
             c["version"] = serde_json::json!("1");
         }
     }
     Json(stored).into_response()
 }
 
-async fn unknown(
-    State(fake): State<FakeRest>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    fake.record(method, &uri, &headers);
+async fn unknown() -> Response {
     error(StatusCode::NOT_FOUND, 0, "404: Not Found")
 }
 
@@ -371,11 +368,8 @@ fn message(id: u64, channel: u64, shown: &Shown) -> Response {
 async fn interaction_callback(
     State(fake): State<FakeRest>,
     Path((_id, token)): Path<(u64, String)>,
-    uri: Uri,
-    headers: HeaderMap,
     Json(body): Json<serde_json::Value>,
 ) -> Response {
-    fake.record_body(Method::POST, &uri, &headers, Some(body.clone()));
     if fake.acknowledge(&token, &body) {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -390,11 +384,8 @@ async fn interaction_callback(
 async fn edit_original(
     State(fake): State<FakeRest>,
     Path((_app, token)): Path<(u64, String)>,
-    uri: Uri,
-    headers: HeaderMap,
     Json(body): Json<serde_json::Value>,
 ) -> Response {
-    fake.record_body(Method::PATCH, &uri, &headers, Some(body.clone()));
     let mut inner = fake.lock();
     edit(inner.originals.get_mut(&token), &body, 0)
 }
@@ -412,15 +403,11 @@ fn edit(found: Option<&mut Shown>, body: &serde_json::Value, channel: u64) -> Re
 async fn create_message(
     State(fake): State<FakeRest>,
     Path(channel): Path<u64>,
-    uri: Uri,
-    headers: HeaderMap,
     Json(body): Json<serde_json::Value>,
 ) -> Response {
-    fake.record_body(Method::POST, &uri, &headers, Some(body.clone()));
     let mut inner = fake.lock();
-    inner.next_id += 1;
     let mut shown = Shown {
-        id: 9_000 + inner.next_id,
+        id: FakeRest::next_message_id(&mut inner),
         ..Shown::default()
     };
     shown.apply(&body);
@@ -435,11 +422,8 @@ async fn create_message(
 async fn edit_message(
     State(fake): State<FakeRest>,
     Path((channel, id)): Path<(u64, u64)>,
-    uri: Uri,
-    headers: HeaderMap,
     Json(body): Json<serde_json::Value>,
 ) -> Response {
-    fake.record_body(Method::PATCH, &uri, &headers, Some(body.clone()));
     let mut inner = fake.lock();
     let found = inner
         .channels
@@ -449,8 +433,7 @@ async fn edit_message(
 }
 
 /// One shard. Clients with a proxy URL ignore the gateway URL.
-async fn gateway_bot(State(fake): State<FakeRest>, uri: Uri, headers: HeaderMap) -> Response {
-    fake.record(Method::GET, &uri, &headers);
+async fn gateway_bot() -> Response {
     Json(serde_json::json!({
         "url": "wss://gateway.invalid",
         "shards": 1,

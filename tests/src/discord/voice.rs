@@ -151,7 +151,7 @@ impl Heard {
             .iter()
             .flat_map(|f| f.pcm.iter().copied())
             .collect();
-        wav_from_pcm(&pcm, CHANNELS as u16)
+        wav_from_pcm(&pcm, CHANNELS as u16, SAMPLE_RATE)
     }
 
     /// One line for failure messages: sessions, frame counts, and the pitch and level of the

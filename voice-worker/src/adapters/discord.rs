@@ -46,6 +46,17 @@ fn embed(card: &NowPlayingCard) -> Option<twilight_model::channel::message::Embe
     timmybot_shared::render::now_playing_embed(&queue, 0)
 }
 
+/// The bot's twilight-http client; `proxy` (`DISCORD_REST_PROXY`) sends it over plain HTTP
+/// to a stand-in instead of Discord. The worker, `timmybot serve` and the CLI all use it.
+pub fn rest_client(token: &str, proxy: Option<&str>) -> Client {
+    timmybot_shared::tls::install_crypto_provider();
+    let mut http = Client::builder().token(token.to_owned());
+    if let Some(proxy) = proxy {
+        http = http.proxy(proxy.to_owned(), true);
+    }
+    http.build()
+}
+
 #[async_trait]
 impl Notifier for TwilightNotifier {
     async fn edit_reply(&self, reply: &ReplyTo, content: &str) -> Result<(), NotifyError> {
@@ -117,6 +128,12 @@ pub struct VoiceStates {
 }
 
 impl VoiceStates {
+    /// The voice channel `user` sits in, as the gateway last said.
+    pub fn channel_of(&self, guild: GuildId, user: UserId) -> Option<ChannelId> {
+        let map = self.map.read().ok()?;
+        map.get(&guild)?.get(&user).map(|(channel, _)| *channel)
+    }
+
     pub fn update(&self, event: &Event) {
         let Ok(mut map) = self.map.write() else {
             return;
@@ -172,14 +189,6 @@ impl VoiceStates {
             }
             _ => {}
         }
-    }
-}
-
-impl VoiceStates {
-    /// The voice channel `user` sits in, as the gateway last said.
-    pub fn channel_of(&self, guild: GuildId, user: UserId) -> Option<ChannelId> {
-        let map = self.map.read().ok()?;
-        map.get(&guild)?.get(&user).map(|(channel, _)| *channel)
     }
 }
 

@@ -283,19 +283,7 @@ pub fn music(dir: &Path, names: &[&str]) {
 /// A minute-long WAV (8 kHz mono, so it stays small). Local files carry their length, and
 /// the resume tests need tracks longer than the positions they save.
 fn minute_of_silence() -> Vec<u8> {
-    let frames: u32 = 8_000 * 60;
-    let mut wav = Vec::new();
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + frames * 2).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    // fmt: size 16, PCM, mono, 8 kHz, 16 000 B/s, 2-byte frames of 16 bits.
-    for v in [16u32, 0x0001_0001, 8_000, 16_000, 0x0010_0002] {
-        wav.extend_from_slice(&v.to_le_bytes());
-    }
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&(frames * 2).to_le_bytes());
-    wav.resize(wav.len() + frames as usize * 2, 0);
-    wav
+    timmybot_tests::audio::wav_from_pcm(&vec![0.0; 8_000 * 60], 1, 8_000)
 }
 
 impl TestWorker {
