@@ -8,7 +8,7 @@ ARG RUST_IMAGE=rust:1-slim-bookworm
 # Python carries yt-dlp; the same base in the tools stage keeps the venv's paths valid.
 ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 
-# ---- build: the worker binary, from the whole workspace (it shares timmybot-shared)
+# ---- build: the worker binary, from the whole workspace (it shares the crates in shared/)
 FROM ${RUST_IMAGE} AS build
 # libopus-dev and pkg-config: songbird's Opus links the system libopus instead of
 # building it with CMake.

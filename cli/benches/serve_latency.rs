@@ -7,10 +7,10 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use timmybot_tests::audio::wav_tone;
-use timmybot_tests::discord::gateway::FakeGuild;
-use timmybot_tests::discord::FakeDiscord;
-use timmybot_tests::interactions::slash;
+use timmybot_fake_discord::audio::wav_tone;
+use timmybot_fake_discord::gateway::FakeGuild;
+use timmybot_fake_discord::interactions::slash;
+use timmybot_fake_discord::FakeDiscord;
 use timmybot_tests::latency::{print_table, PlayTiming};
 
 const RUNS: u64 = 20;

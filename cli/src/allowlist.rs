@@ -5,22 +5,22 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
-use timmybot_shared::clock::{Clock, SystemClock};
-use timmybot_shared::domain::{AllowEntry, BotOwners};
-use timmybot_shared::names::env;
-use timmybot_shared::store::config::StoreConfig;
-use timmybot_shared::store::SharedStore;
+use timmybot_config::names::env;
+use timmybot_config::Source;
+use timmybot_domain::{AllowEntry, Clock, SystemClock};
+use timmybot_store::SharedStore;
 
 use crate::args::AllowlistCommand;
 
 pub async fn run(cmd: AllowlistCommand, out: &mut impl Write) -> anyhow::Result<()> {
+    let settings = Source::load().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = open_store(clock.clone()).await?;
+    let store = open_store(&settings, clock.clone()).await?;
     match cmd {
         AllowlistCommand::Add(add) => {
             let by = match add.by {
                 Some(by) => by,
-                None => owners()?.first().with_context(|| {
+                None => settings.owners()?.first().with_context(|| {
                     format!(
                         "say who approves with --by USER_ID, or set {}",
                         env::BOT_OWNER_IDS
@@ -58,20 +58,9 @@ pub async fn run(cmd: AllowlistCommand, out: &mut impl Write) -> anyhow::Result<
     Ok(())
 }
 
-fn owners() -> anyhow::Result<BotOwners> {
-    let raw = std::env::var(env::BOT_OWNER_IDS).unwrap_or_default();
-    BotOwners::parse(&raw).with_context(|| {
-        format!(
-            "{} is not a comma-separated list of user ids",
-            env::BOT_OWNER_IDS
-        )
-    })
-}
-
-async fn open_store(clock: Arc<dyn Clock>) -> anyhow::Result<SharedStore> {
-    let config = StoreConfig::from_env()?;
-    config
-        .open(clock)
+async fn open_store(settings: &Source, clock: Arc<dyn Clock>) -> anyhow::Result<SharedStore> {
+    let config = settings.store()?;
+    timmybot_store::open(&config, clock)
         .await
         .with_context(|| format!("opening the store ({config:?})"))
 }

@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use timmybot_shared::domain::{GuildId, UserId};
+use timmybot_domain::{GuildId, UserId};
 
-/// TimmyBot: a self-hosted Discord music bot.
+/// TimmyBot: a Discord music bot you host yourself. Try it offline with `timmybot demo`,
+/// run it in your own server with `timmybot serve`.
 #[derive(Debug, Parser)]
 #[command(name = "timmybot", version, about)]
 pub struct Cli {
@@ -20,6 +21,7 @@ pub enum Command {
     /// SQLite. Needs DISCORD_TOKEN and DISCORD_APPLICATION_ID (see the README).
     Serve(ServeArgs),
     /// Try the bot offline: a scripted session against a fake Discord on this machine.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
     /// Manage the guilds the bot may serve. Uses STORE (sqlite:PATH or dynamodb + TABLE_NAME).
     #[command(subcommand)]
@@ -71,6 +73,7 @@ pub struct ServeArgs {
     pub no_register: bool,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Where to write what the (fake) voice channel heard.

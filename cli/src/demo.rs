@@ -7,14 +7,14 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use timmybot_shared::domain::BotOwners;
-use timmybot_shared::names::env;
-use timmybot_tests::audio::{dominant_frequency, wav_tone};
-use timmybot_tests::discord::gateway::FakeGuild;
-use timmybot_tests::discord::rest::{Shown, CALLBACK_DEFERRED};
-use timmybot_tests::discord::FakeDiscord;
-use timmybot_tests::interactions::slash;
-use voice_worker::configuration::Settings as WorkerSettings;
+use timmybot_config::names::env;
+use timmybot_config::{Source, WorkerSettings};
+use timmybot_domain::BotOwners;
+use timmybot_fake_discord::audio::{dominant_frequency, wav_tone};
+use timmybot_fake_discord::gateway::FakeGuild;
+use timmybot_fake_discord::interactions::slash;
+use timmybot_fake_discord::rest::{Shown, CALLBACK_DEFERRED};
+use timmybot_fake_discord::FakeDiscord;
 
 use crate::args::DemoArgs;
 use crate::embedded::Embedded;
@@ -58,7 +58,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     vars.insert(env::MUSIC_DIR.into(), music.display().to_string());
     vars.insert(env::WORKER_HEALTH_ADDR.into(), "127.0.0.1:0".into());
-    let worker = WorkerSettings::from_lookup(|k| vars.get(k).cloned())?;
+    let worker = WorkerSettings::read(&Source::from_pairs(vars))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let bot = tokio::spawn(crate::embedded::run(
         Embedded {

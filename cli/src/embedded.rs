@@ -8,19 +8,19 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use interactions_lambda::core::ports::{LookupError, VoiceLookup};
-use interactions_lambda::core::{Core, Ports};
-use interactions_lambda::routes::{router, App};
-use interactions_lambda::verify::Verifier;
-use timmybot_shared::bus::local::LocalBus;
-use timmybot_shared::bus::IntentBus;
-use timmybot_shared::clock::{Clock, SystemClock};
-use timmybot_shared::domain::{BotOwners, ChannelId, GuildId, UserId};
+use timmybot_bus::local::LocalBus;
+use timmybot_bus::IntentBus;
+use timmybot_commands::ports::{LookupError, VoiceLookup};
+use timmybot_commands::{Core, Ports};
+use timmybot_config::WorkerSettings;
+use timmybot_discord::ids::ToTwilight;
+use timmybot_domain::{BotOwners, ChannelId, Clock, GuildId, SystemClock, UserId};
+use timmybot_edge::{router, App, Verifier};
 use twilight_gateway::Event;
 use twilight_model::application::interaction::Interaction;
+use twilight_model::id::marker::ApplicationMarker;
 use twilight_model::id::Id;
-use voice_worker::adapters::discord::VoiceStates;
-use voice_worker::configuration::Settings as WorkerSettings;
+use voice_worker::adapters::presence::VoiceStates;
 use voice_worker::startup::{run_with, Wiring};
 
 /// How long a taken intent stays hidden before the in-process bus hands it out again.
@@ -60,17 +60,17 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let settings = config.worker;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = settings.store.open(clock.clone()).await?;
+    let store = timmybot_store::open(&settings.store, clock.clone()).await?;
     let bus: Arc<dyn IntentBus> = Arc::new(LocalBus::new(BUS_VISIBILITY));
     let states = Arc::new(VoiceStates::default());
-    let http = Arc::new(voice_worker::adapters::discord::rest_client(
-        &settings.discord_token,
-        settings.rest_proxy.as_deref(),
+    let http = Arc::new(timmybot_discord::rest::client(
+        &settings.discord,
+        timmybot_discord::rest::DEFAULT_TIMEOUT,
     ));
-    let app_id = Id::new(settings.application_id);
+    let app_id: Id<ApplicationMarker> = settings.discord.application_id.to_twilight();
 
     if config.register_commands {
-        let n = crate::register::overwrite(&http, settings.application_id, None)
+        let n = crate::register::overwrite(&http, app_id, None)
             .await
             .context("registering the slash commands")?;
         tracing::info!(commands = n, "registered the slash commands");
@@ -82,10 +82,10 @@ pub async fn run(
             bus: bus.clone(),
             clock,
             voice: Arc::new(GatewayVoiceLookup(states.clone())),
-            waker: None,
+            worker: None,
         },
         config.owners,
-        settings.application_id.to_string(),
+        settings.discord.application_id,
     );
     if config.allow_all {
         core = core.allow_all();
@@ -121,7 +121,7 @@ pub async fn run(
     let wiring = Wiring {
         store,
         bus,
-        scaler: None,
+        service: None,
         states,
         events: Some(events_tx),
     };
@@ -134,7 +134,7 @@ pub async fn run(
 async fn answer(
     core: &Core,
     http: &twilight_http::Client,
-    app: Id<twilight_model::id::marker::ApplicationMarker>,
+    app: Id<ApplicationMarker>,
     interaction: Interaction,
 ) {
     let response = core.handle(&interaction).await;

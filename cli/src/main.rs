@@ -2,6 +2,7 @@
 
 mod allowlist;
 mod args;
+#[cfg(feature = "demo")]
 mod demo;
 mod embedded;
 mod register;
@@ -28,6 +29,7 @@ async fn main() -> ExitCode {
         .init();
     let result = match args.command {
         args::Command::Serve(serve) => serve::run(serve).await,
+        #[cfg(feature = "demo")]
         args::Command::Demo(demo) => demo::run(demo).await,
         args::Command::Allowlist(cmd) => allowlist::run(cmd, &mut std::io::stdout()).await,
         args::Command::RegisterCommands { guild } => {

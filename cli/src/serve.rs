@@ -2,31 +2,20 @@
 //! Settings come from the environment; a missing or bad one stops it with the name to set.
 
 use anyhow::Context;
-use interactions_lambda::verify::Verifier;
-use timmybot_shared::domain::BotOwners;
-use timmybot_shared::names::env;
-use voice_worker::configuration::Settings as WorkerSettings;
+use timmybot_config::names::env;
+use timmybot_config::{Source, WorkerSettings};
+use timmybot_edge::Verifier;
 
 use crate::args::ServeArgs;
 use crate::embedded::Embedded;
 
-/// Reads the settings through `var`, so tests need not touch the process environment.
-pub fn settings(
-    args: &ServeArgs,
-    var: impl Fn(&str) -> Option<String>,
-) -> anyhow::Result<Embedded> {
-    let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-    let worker = WorkerSettings::from_lookup(get).context(
+/// Reads the settings from `src`.
+pub fn settings(args: &ServeArgs, src: &Source) -> anyhow::Result<Embedded> {
+    let worker = WorkerSettings::read(src).context(
         "timmybot serve needs a bot token and its application id; the README's \
          \"Get a bot token\" says where to find both",
     )?;
-    let owners =
-        BotOwners::parse(&get(env::BOT_OWNER_IDS).unwrap_or_default()).with_context(|| {
-            format!(
-                "{} must be a comma-separated list of Discord user ids",
-                env::BOT_OWNER_IDS
-            )
-        })?;
+    let owners = src.owners()?;
     if owners.first().is_none() && !args.allow_all {
         anyhow::bail!(
             "set {} to your Discord user id (so you can /allowlist add guilds), \
@@ -36,7 +25,7 @@ pub fn settings(
     }
     let listen = match args.listen {
         None => None,
-        Some(addr) => Some((addr, verifier(get)?)),
+        Some(addr) => Some((addr, verifier(src)?)),
     };
     Ok(Embedded {
         worker,
@@ -47,8 +36,8 @@ pub fn settings(
     })
 }
 
-fn verifier(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Verifier> {
-    let key = get(env::DISCORD_PUBLIC_KEY).with_context(|| {
+fn verifier(src: &Source) -> anyhow::Result<Verifier> {
+    let key = src.get(env::DISCORD_PUBLIC_KEY).with_context(|| {
         format!(
             "--listen serves Discord's signed requests: set {} (the application's public key)",
             env::DISCORD_PUBLIC_KEY
@@ -58,7 +47,7 @@ fn verifier(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Verifier> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = settings(&args, |name| std::env::var(name).ok())?;
+    let config = settings(&args, &Source::load().await?)?;
     print_banner(&config);
     crate::embedded::run(config, voice_worker::startup::shutdown_signal()).await
 }
@@ -71,7 +60,7 @@ fn print_banner(config: &Embedded) {
     };
     eprintln!(
         "TimmyBot: connecting to Discord as application {}; serving {who}. Ctrl-C stops it.",
-        config.worker.application_id
+        config.worker.discord.application_id
     );
     if let Some((addr, _)) = &config.listen {
         eprintln!("TimmyBot: also serving signed HTTP interactions on http://{addr}/interactions");
@@ -90,17 +79,12 @@ mod tests {
         }
     }
 
-    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
+    fn lookup(pairs: &[(&str, &str)]) -> Source {
+        Source::from_pairs(pairs.iter().copied())
     }
 
     fn error(args: &ServeArgs, pairs: &[(&str, &str)]) -> String {
-        format!("{:#}", settings(args, lookup(pairs)).err().unwrap())
+        format!("{:#}", settings(args, &lookup(pairs)).err().unwrap())
     }
 
     const BASE: [(&str, &str); 2] = [("DISCORD_TOKEN", "t"), ("DISCORD_APPLICATION_ID", "11")];
@@ -121,7 +105,7 @@ mod tests {
     fn a_token_and_an_owner_are_enough() {
         let mut pairs = BASE.to_vec();
         pairs.push(("BOT_OWNER_IDS", "42"));
-        let config = settings(&args(false, None), lookup(&pairs)).unwrap();
+        let config = settings(&args(false, None), &lookup(&pairs)).unwrap();
         assert!(!config.allow_all);
         assert!(config.register_commands);
         assert_eq!(

@@ -8,8 +8,8 @@
 
 use arbitrary::Arbitrary;
 use ed25519_dalek::{Signer, SigningKey};
-use interactions_lambda::routes::{admit, Rejection};
-use interactions_lambda::verify::Verifier;
+use timmybot_edge::routes::{admit, Rejection};
+use timmybot_edge::verify::Verifier;
 use libfuzzer_sys::fuzz_target;
 
 const NOW: u64 = 1_767_225_600;

@@ -1,13 +1,4 @@
-//! TimmyBot's interactions endpoint.
-//!
-//! - [`verify`]: Discord's Ed25519 request signature.
-//! - [`core`]: the command core, free of HTTP types: the allowlist gate and the commands.
-//! - [`routes`]: the axum Router (`POST /interactions`, `GET /health`).
-//! - [`configuration`], [`startup`]: settings from the environment, and the wiring.
+//! TimmyBot's interactions endpoint on AWS: the edge's Router, wired to DynamoDB, SQS FIFO
+//! and ECS ([`startup`]), served by Lambda or by `--listen` (`main.rs`).
 
-pub mod adapters;
-pub mod configuration;
-pub mod core;
-pub mod routes;
 pub mod startup;
-pub mod verify;

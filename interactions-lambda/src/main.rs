@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::Parser;
-use interactions_lambda::{configuration::Settings, startup};
+use interactions_lambda::startup;
+use timmybot_config::{InteractionsSettings, Source};
 
 /// TimmyBot's interactions endpoint.
 #[derive(Parser)]
@@ -16,9 +17,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    timmybot_shared::telemetry::init_json_logs();
+    timmybot_config::telemetry::init_json_logs();
     let args = Args::parse();
-    let settings = Settings::load().await?;
+    let settings = InteractionsSettings::read(&Source::load().await?)?;
     let app = startup::build(settings).await?;
     match args.listen {
         Some(addr) => {

@@ -1,52 +1,62 @@
 //! Wiring: settings in, a ready Router out.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use timmybot_shared::bus::sqs::SqsBus;
-use timmybot_shared::clock::{Clock, SystemClock};
+use timmybot_bus::ecs::EcsService;
+use timmybot_bus::sqs::SqsBus;
+use timmybot_bus::{IntentBus, WorkerService};
+use timmybot_commands::adapters::RestVoiceLookup;
+use timmybot_commands::{Core, Ports};
+use timmybot_config::InteractionsSettings;
+use timmybot_domain::{Clock, SystemClock};
+use timmybot_edge::{router, App, Verifier};
+use timmybot_store::SharedStore;
 
-use crate::adapters::discord::RestVoiceLookup;
-use crate::adapters::ecs::EcsWaker;
-use crate::configuration::Settings;
-use crate::core::ports::WorkerWaker;
-use crate::core::{Core, Ports};
-use crate::routes::{router, App};
+/// The wake-up shares Discord's 3 s reply budget with everything else.
+pub const WAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
 
-/// Discord's REST calls share the 3 s reply budget.
-const REST_TIMEOUT: Duration = Duration::from_secs(2);
+/// The AWS side the router talks to.
+pub struct Backends {
+    pub store: SharedStore,
+    pub bus: Arc<dyn IntentBus>,
+    pub worker: Option<Arc<dyn WorkerService>>,
+}
 
-pub async fn build(settings: Settings) -> anyhow::Result<Router> {
-    timmybot_shared::tls::install_crypto_provider();
+/// The Router on DynamoDB, SQS and ECS, as the settings name them.
+pub async fn build(settings: InteractionsSettings) -> anyhow::Result<Router> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = settings.store.open(clock.clone()).await?;
-    let aws = timmybot_shared::aws::load_config().await;
-    let bus = Arc::new(SqsBus::new(
-        aws_sdk_sqs::Client::new(&aws),
-        settings.intent_queue_url,
-    ));
-    let http = twilight_http::Client::builder()
-        .token(settings.discord_token)
-        .timeout(REST_TIMEOUT)
-        .build();
-    let waker = settings.worker.map(|(cluster, service)| {
-        Arc::new(EcsWaker::new(
-            aws_sdk_ecs::Client::new(&aws),
-            cluster,
-            service,
-        )) as Arc<dyn WorkerWaker>
+    let store = timmybot_store::open(&settings.store, clock.clone()).await?;
+    let aws = timmybot_config::aws::load_config().await;
+    let bus = Arc::new(SqsBus::from_sdk(&aws, settings.intent_queue_url.clone()));
+    let worker = settings.worker_service.as_ref().map(|name| {
+        Arc::new(EcsService::from_sdk(&aws, name).with_timeout(WAKE_TIMEOUT))
+            as Arc<dyn WorkerService>
     });
+    assemble(settings, Backends { store, bus, worker }, clock)
+}
+
+/// The Router on the given backends: the Lambda's wiring, which the tests reuse on moto.
+pub fn assemble(
+    settings: InteractionsSettings,
+    backends: Backends,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Router> {
+    let verifier = Verifier::from_hex(&settings.public_key)?;
+    let http = timmybot_discord::rest::client(
+        &settings.discord,
+        timmybot_discord::rest::INTERACTION_TIMEOUT,
+    );
     let ports = Ports {
-        store,
-        bus,
+        store: backends.store,
+        bus: backends.bus,
         clock,
         voice: Arc::new(RestVoiceLookup::new(http)),
-        waker,
+        worker: backends.worker,
     };
-    let core = Core::new(ports, settings.owners, settings.application_id);
+    let core = Core::new(ports, settings.owners, settings.discord.application_id);
     Ok(router(Arc::new(App {
-        verifier: settings.verifier,
+        verifier,
         core: Arc::new(core),
     })))
 }

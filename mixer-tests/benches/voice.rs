@@ -18,18 +18,18 @@ use songbird::input::cached::{Compressed, Memory};
 use songbird::input::codecs::{get_codec_registry, get_probe};
 use songbird::input::{File, Input};
 use songbird::tracks::{LoopState, Track, TrackHandle};
-use timmybot_mixer_tests::{Frame, MockCall, MockFleet, TrackAdder};
-use timmybot_shared::clock::{Clock, SystemClock};
-use timmybot_shared::domain::{
+use timmybot_domain::RetryPolicy;
+use timmybot_domain::{
     ChannelId, GuildId, IntentId, IntentKind, MessageId, PlaybackIntent, Position, ReplyTo, UserId,
 };
-use timmybot_shared::retry::RetryPolicy;
-use timmybot_shared::sources::{Guard, Sources, SourcesConfig};
-use timmybot_shared::store::sqlite::SqliteStore;
-use timmybot_tests::audio::wav_tone;
+use timmybot_domain::{Clock, SystemClock};
+use timmybot_fake_discord::audio::wav_tone;
+use timmybot_mixer_tests::{Frame, MockCall, MockFleet, TrackAdder};
+use timmybot_sources::{Guard, Sources, SourcesConfig};
+use timmybot_store::sqlite::SqliteStore;
 use voice_worker::player::{Deps, GuildPlayer, Job};
 use voice_worker::ports::{
-    Armed, Notifier, NotifyError, NowPlayingCard, OnEnd, Presence, TrackControl, Voice, VoiceError,
+    Armed, Notifier, NotifyError, OnEnd, Presence, TrackControl, Voice, VoiceError,
 };
 
 const TICK: Duration = Duration::from_millis(20);
@@ -232,7 +232,6 @@ fn gap_frames(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> usize {
 
 /// The real player, with a voice port that plays into a mock call ticking every 20 ms.
 fn intent_to_rtp(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> Duration {
-    let voice = Arc::new(MockVoice::start(rt.handle().clone()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Arc::new(
         rt.block_on(SqliteStore::open(":memory:", clock.clone()))
@@ -250,13 +249,15 @@ fn intent_to_rtp(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> Durat
         clock.clone(),
     )
     .expect("sources");
+    let sources = Arc::new(sources);
+    let voice = Arc::new(MockVoice::start(rt.handle().clone(), sources.clone()));
     let deps = Arc::new(Deps {
         store,
         clock,
         voice: voice.clone(),
         presence: Arc::new(NoOne),
         notifier: Arc::new(Quiet),
-        sources: Arc::new(sources),
+        sources,
         retry: RetryPolicy::default(),
         idle_leave: Duration::from_secs(120),
         active: Mutex::new(Default::default()),
@@ -305,10 +306,11 @@ fn intent_to_rtp(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> Durat
 struct MockVoice {
     adder: TrackAdder,
     first_audio: Mutex<mpsc::Receiver<Instant>>,
+    sources: Arc<Sources>,
 }
 
 impl MockVoice {
-    fn start(handle: tokio::runtime::Handle) -> Self {
+    fn start(handle: tokio::runtime::Handle, sources: Arc<Sources>) -> Self {
         let (adder_tx, adder_rx) = mpsc::channel();
         let (heard_tx, first_audio) = mpsc::channel();
         std::thread::spawn(move || {
@@ -330,6 +332,7 @@ impl MockVoice {
         Self {
             adder: adder_rx.recv().expect("mock call"),
             first_audio: Mutex::new(first_audio),
+            sources,
         }
     }
 }
@@ -381,11 +384,15 @@ impl Voice for MockVoice {
     async fn arm(
         &self,
         _: GuildId,
-        input: Input,
+        track: &timmybot_domain::Track,
         gain: f32,
         _on_end: OnEnd,
     ) -> Result<Box<dyn Armed>, VoiceError> {
-        let input = input
+        let input = self
+            .sources
+            .open(track)
+            .await
+            .map_err(|e| VoiceError::Source(e.to_string()))?
             .make_playable_async(get_codec_registry(), get_probe())
             .await
             .map_err(|e| VoiceError::Source(e.to_string()))?;
@@ -416,10 +423,10 @@ impl Notifier for Quiet {
         &self,
         _: ChannelId,
         existing: Option<MessageId>,
-        _: &NowPlayingCard,
+        _: &timmybot_discord::render::NowPlayingView,
     ) -> Result<MessageId, NotifyError> {
         existing.map_or_else(
-            || MessageId::new(1).map_err(|e| NotifyError(e.to_string())),
+            || MessageId::new(1).map_err(|e| NotifyError(Box::new(e))),
             Ok,
         )
     }

@@ -12,7 +12,7 @@ use songbird::driver::bench_internals::task_message::{EventMessage, MixerMessage
 use songbird::driver::bench_internals::track_context;
 use songbird::driver::MockScheduler;
 use songbird::tracks::{PlayMode, Track, TrackHandle};
-use timmybot_tests::audio::{decrypt_rtp, OpusDecoder, VoiceCipher, SILENT_FRAME};
+use timmybot_fake_discord::audio::{decrypt_rtp, OpusDecoder, VoiceCipher, SILENT_FRAME};
 
 /// What one 20 ms tick sent.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use songbird::tracks::Track;
+use timmybot_domain::{Clock, SystemClock};
+use timmybot_domain::{Platform, UserId};
+use timmybot_fake_discord::audio::{dominant_frequency, rms, wav_tone};
 use timmybot_mixer_tests::MockCall;
-use timmybot_shared::clock::{Clock, SystemClock};
-use timmybot_shared::domain::{Platform, UserId};
-use timmybot_shared::sources::{Guard, Sources, SourcesConfig};
-use timmybot_shared::store::sqlite::SqliteStore;
-use timmybot_shared::store::TrackCache;
-use timmybot_tests::audio::{dominant_frequency, rms, wav_tone};
+use timmybot_sources::{Guard, Sources, SourcesConfig};
+use timmybot_store::sqlite::SqliteStore;
+use timmybot_store::TrackCache;
 use timmybot_tests::http_files::FileServer;
 
 const AMPLITUDE: f32 = 0.5;

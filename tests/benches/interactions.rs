@@ -11,20 +11,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use interactions_lambda::core::ports::{LookupError, VoiceLookup};
-use interactions_lambda::core::{Core, Ports};
-use interactions_lambda::verify::Verifier;
-use timmybot_shared::bus::local::LocalBus;
-use timmybot_shared::bus::IntentBus as _;
-use timmybot_shared::clock::{Clock, SystemClock};
-use timmybot_shared::domain::{
+use timmybot_bus::local::LocalBus;
+use timmybot_bus::IntentBus as _;
+use timmybot_commands::ports::{LookupError, VoiceLookup};
+use timmybot_commands::{Core, Ports};
+use timmybot_domain::RetryPolicy;
+use timmybot_domain::{
     AllowEntry, BotOwners, ChannelId, GuildId, Heartbeat, Platform, Position, Track, TrackKey,
     UserId,
 };
-use timmybot_shared::retry::RetryPolicy;
-use timmybot_shared::store::sqlite::SqliteStore;
-use timmybot_shared::store::{update_guild, Store, StoreError};
-use timmybot_tests::interactions::{self as di, command};
+use timmybot_domain::{Clock, SystemClock};
+use timmybot_edge::verify::Verifier;
+use timmybot_fake_discord::interactions::{self as di, command};
+use timmybot_store::sqlite::SqliteStore;
+use timmybot_store::{update_guild, Store, StoreError};
 use twilight_model::application::interaction::application_command::{
     CommandDataOption, CommandOptionValue,
 };
@@ -113,9 +113,14 @@ async fn handler_table() {
         bus: bus.clone(),
         clock: clock.clone(),
         voice: Arc::new(InVoice),
-        waker: None,
+        worker: None,
     };
-    let core = Core::new(ports, BotOwners::default(), "1").with_rate_limit(usize::MAX);
+    let core = Core::new(
+        ports,
+        BotOwners::default(),
+        timmybot_domain::ApplicationId::new(1).expect("an id"),
+    )
+    .with_rate_limit(usize::MAX);
 
     println!("\nHandler time per command, SQLite backend, 100-track queue (ms)\n");
     println!("| command                      |       p50 |       p99 |      n |");

@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use timmybot_shared::names::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
+use timmybot_config::names::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 
 const HOW_TO_FIX: &str = "Fix: run `scripts/dev-setup` (installs moto into .venv from \
 requirements-dev.txt), or set MOTO_PYTHON to a Python that has moto[server] installed.";

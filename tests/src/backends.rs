@@ -4,13 +4,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use timmybot_shared::bus::local::LocalBus;
-use timmybot_shared::bus::sqs::SqsBus;
-use timmybot_shared::bus::IntentBus;
-use timmybot_shared::clock::ManualClock;
-use timmybot_shared::store::dynamo::DynamoStore;
-use timmybot_shared::store::sqlite::SqliteStore;
-use timmybot_shared::store::Store;
+use timmybot_bus::local::LocalBus;
+use timmybot_bus::sqs::SqsBus;
+use timmybot_bus::IntentBus;
+use timmybot_domain::ManualClock;
+use timmybot_store::dynamo::DynamoStore;
+use timmybot_store::sqlite::SqliteStore;
+use timmybot_store::Store;
 
 use crate::aws;
 

@@ -7,28 +7,24 @@ use std::time::Duration;
 
 use axum::Router;
 use http_body_util::BodyExt;
-use interactions_lambda::adapters::discord::RestVoiceLookup;
-use interactions_lambda::core::{Core, Ports};
-use interactions_lambda::routes::{router, App};
-use interactions_lambda::verify::Verifier;
+use interactions_lambda::startup::{assemble, Backends};
 use serde_json::Value;
-use timmybot_shared::bus::sqs::SqsBus;
-use timmybot_shared::clock::{Clock, SystemClock};
-use timmybot_shared::domain::{AllowEntry, BotOwners, GuildId, UserId};
-use timmybot_shared::names::env;
-use timmybot_shared::store::dynamo::DynamoStore;
-use timmybot_shared::store::SharedStore;
+use timmybot_bus::sqs::SqsBus;
+use timmybot_config::names::env;
+use timmybot_config::{InteractionsSettings, Source, WorkerSettings};
+use timmybot_domain::{AllowEntry, Clock, GuildId, SystemClock, UserId};
+use timmybot_store::dynamo::DynamoStore;
+use timmybot_store::SharedStore;
 use tower::ServiceExt;
-use voice_worker::adapters::discord::VoiceStates;
-use voice_worker::configuration::Settings;
+use voice_worker::adapters::presence::VoiceStates;
 use voice_worker::startup::{run_with, Wiring};
 
-use crate::audio::{dominant_frequency, wav_tone};
 use crate::aws;
-use crate::discord::gateway::FakeGuild;
-use crate::discord::voice::Heard;
-use crate::discord::FakeDiscord;
-use crate::interactions::{self as di, slash, with_integer};
+use timmybot_fake_discord::audio::{dominant_frequency, wav_tone};
+use timmybot_fake_discord::gateway::FakeGuild;
+use timmybot_fake_discord::interactions::{self as di, slash, with_integer};
+use timmybot_fake_discord::voice::Heard;
+use timmybot_fake_discord::FakeDiscord;
 
 pub const USER: u64 = 1_500_000_000_000_000_001;
 const OWNER: u64 = 1_500_000_000_000_000_002;
@@ -94,29 +90,32 @@ pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
             .expect("allowlist the guild");
     }
 
-    // The interactions side, as the Lambda wires it, but with the REST proxy on the fake.
-    let core = Core::new(
-        Ports {
-            store: store.clone(),
-            bus: Arc::new(SqsBus::new(sqs.clone(), queue_url.clone())),
-            clock: clock.clone(),
-            voice: Arc::new(RestVoiceLookup::new(discord.rest.client())),
-            waker: None,
-        },
-        BotOwners::parse(&OWNER.to_string()).expect("valid owners"),
-        FakeDiscord::BOT.to_string(),
-    );
-    let router = router(Arc::new(App {
-        verifier: Verifier::from_hex(&di::public_key_hex()).expect("the test public key"),
-        core: Arc::new(core),
-    }));
-
-    // The worker, as its binary wires it, on the same table and queue.
+    // The interactions side, wired as the Lambda wires it, with the REST proxy on the fake.
     let mut vars: std::collections::HashMap<String, String> = discord.env().into_iter().collect();
     for (k, v) in [
         (env::STORE, "dynamodb".to_owned()),
-        (env::TABLE_NAME, table),
+        (env::TABLE_NAME, table.clone()),
         (env::INTENT_QUEUE_URL, queue_url.clone()),
+        (env::DISCORD_PUBLIC_KEY, di::public_key_hex()),
+        (env::BOT_OWNER_IDS, OWNER.to_string()),
+    ] {
+        vars.insert(k.to_owned(), v);
+    }
+    let settings = InteractionsSettings::read(&Source::from_pairs(vars.clone()))
+        .expect("the interactions settings");
+    let router = assemble(
+        settings,
+        Backends {
+            store: store.clone(),
+            bus: Arc::new(SqsBus::new(sqs.clone(), queue_url.clone())),
+            worker: None,
+        },
+        clock.clone(),
+    )
+    .expect("the router");
+
+    // The worker, as its binary wires it, on the same table and queue.
+    for (k, v) in [
         (env::MUSIC_DIR, music.path().display().to_string()),
         (env::WORKER_HEALTH_ADDR, "127.0.0.1:0".into()),
         (env::IDLE_LEAVE, idle_leave.into()),
@@ -124,11 +123,12 @@ pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
     ] {
         vars.insert(k.to_owned(), v);
     }
-    let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("the worker settings");
+    let settings = WorkerSettings::read(&Source::from_pairs(vars)).expect("the worker settings");
+    let store_for_wait = store.clone();
     let wiring = Wiring {
         store,
         bus: Arc::new(SqsBus::new(sqs, queue_url)),
-        scaler: None,
+        service: None,
         states: Arc::new(VoiceStates::default()),
         events: None,
     };
@@ -137,6 +137,7 @@ pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
         let _ = stopped.await;
     }));
     discord.gateway.wait_ready(WAIT).await;
+    wait_awake(clock.as_ref(), store_for_wait.as_ref()).await;
     Chain {
         discord,
         router,
@@ -144,6 +145,23 @@ pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
         worker,
         next_id: 1_700_000_000_000_000_000,
         _music: music,
+    }
+}
+
+/// Waits until the worker's heartbeat is fresh, as the endpoint judges it: from then on a
+/// command is deferred, not answered with "starting the player".
+async fn wait_awake(clock: &dyn Clock, store: &dyn timmybot_store::HeartbeatStore) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let beat = store.last_beat().await.expect("reading the heartbeat");
+        if beat.is_some_and(|hb| hb.is_fresh(clock.now_ms(), timmybot_commands::AWAKE_WITHIN_MS)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker wrote no heartbeat within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::discord::FakeDiscord;
+use timmybot_fake_discord::FakeDiscord;
 
 /// Where the time went from a `/play` sent at `sent` to the first audio in a guild whose bot
 /// was not yet in voice.

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::{Mapping, Value};
-use timmybot_shared::names::{env, routes, table};
-use timmybot_shared::store::config::StoreConfig;
+use timmybot_config::names::{env, routes, table};
+use timmybot_config::StoreConfig;
 
 pub const FUNCTION: &str = "AWS::Serverless::Function";
 pub const TASK_DEFINITION: &str = "AWS::ECS::TaskDefinition";

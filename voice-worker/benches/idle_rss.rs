@@ -7,7 +7,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use timmybot_shared::names::env;
+use timmybot_config::names::env;
 use timmybot_tests::aws;
 
 fn main() {

@@ -1,10 +1,11 @@
 //! How an intent changes a guild's state, and what to tell the user. Pure: the player does
 //! the I/O (resolving before, voice and replies after).
 
-use timmybot_shared::domain::{
+use timmybot_discord::render::{duration, escape_title};
+use timmybot_discord::reply::sentence;
+use timmybot_domain::{
     ChannelId, GuildState, IntentKind, PlaybackIntent, QueueError, Track, UserId,
 };
-use timmybot_shared::render::{duration, escape_title};
 
 /// What the player must do to the audio after the state is written.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,12 +132,15 @@ pub fn apply(state: &mut GuildState, intent: &PlaybackIntent, ctx: Ctx<'_>) -> O
             }
         }
         IntentKind::Stop => {
-            let n = state.queue.stop();
+            // What was waiting, not the track that was playing: that one just stopped.
+            let upcoming = state.queue.upcoming().len();
+            state.queue.stop();
             state.marks.new_play();
-            Outcome::say(
-                format!("⏹ Stopped, and cleared {n} track{}.", plural(n)),
-                Effect::Sync,
-            )
+            let text = match upcoming {
+                0 => "⏹ Stopped.".to_owned(),
+                n => format!("⏹ Stopped, and cleared {n} upcoming track{}.", plural(n)),
+            };
+            Outcome::say(text, Effect::Sync)
         }
         IntentKind::Pause => match state.queue.pause(now) {
             Ok(()) => Outcome::say("⏸ Paused.", Effect::Pause),
@@ -168,11 +172,12 @@ pub fn apply(state: &mut GuildState, intent: &PlaybackIntent, ctx: Ctx<'_>) -> O
             Outcome::say(format!("👋 Joined <#{voice_channel_id}>."), Effect::Sync)
         }
         IntentKind::Leave => {
-            let n = state.queue.stop();
+            let n = state.queue.upcoming().len();
+            state.queue.stop();
             state.marks.new_play();
             state.voice_channel_id = None;
             let cleared = if n > 0 {
-                format!(" Cleared {n} track{}.", plural(n))
+                format!(" Cleared {n} upcoming track{}.", plural(n))
             } else {
                 String::new()
             };
@@ -209,17 +214,13 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn capitalise(e: &QueueError) -> String {
-    let text = e.to_string();
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |c| {
-        c.to_uppercase().collect::<String>() + chars.as_str() + "."
-    })
+    sentence(&e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use timmybot_shared::domain::{GuildId, IntentId, Platform, Position, TrackKey, Volume};
+    use timmybot_domain::{GuildId, IntentId, Platform, Position, TrackKey, Volume};
 
     fn g() -> GuildId {
         GuildId::new(1).unwrap()
@@ -358,5 +359,24 @@ mod tests {
         assert!(st.queue.now_playing().is_none());
         let out = apply(&mut st, &intent(IntentKind::QueueChanged), ctx(None));
         assert_eq!(out.reply, None, "the Lambda already answered");
+    }
+
+    #[test]
+    fn stop_counts_only_what_was_waiting() {
+        let mut st = GuildState::new(g());
+        apply(&mut st, &play(5), ctx(Some(Ok(vec![track("a", 60_000)]))));
+        let out = apply(&mut st, &intent(IntentKind::Stop), ctx(None));
+        assert_eq!(out.reply.as_deref(), Some("⏹ Stopped."));
+        apply(
+            &mut st,
+            &play(5),
+            ctx(Some(Ok(vec![track("a", 1), track("b", 1), track("c", 1)]))),
+        );
+        let out = apply(&mut st, &intent(IntentKind::Stop), ctx(None));
+        assert_eq!(
+            out.reply.as_deref(),
+            Some("⏹ Stopped, and cleared 2 upcoming tracks.")
+        );
+        assert!(st.queue.is_empty());
     }
 }

@@ -3,16 +3,15 @@
 //! A message that does not decode is logged and left alone, so the queue's redrive policy
 //! moves it to the DLQ after its receives; the worker carries on.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use timmybot_shared::bus::{Delivery, IntentBus, RECEIVE_MAX, WAIT_MAX};
-use timmybot_shared::domain::GuildId;
-use tokio::sync::{oneshot, watch, Mutex};
+use timmybot_bus::{Delivery, IntentBus, RECEIVE_MAX, WAIT_MAX};
+use tokio::sync::{oneshot, watch};
 
-use crate::player::{Deps, GuildPlayer, Job, PlayerHandle};
+use crate::player::Job;
+use crate::players::Players;
 
 /// How long a received intent stays invisible; extended while the player works.
 pub const VISIBILITY: Duration = Duration::from_secs(60);
@@ -20,36 +19,6 @@ pub const VISIBILITY: Duration = Duration::from_secs(60);
 const EXTEND_EVERY: Duration = Duration::from_secs(20);
 /// After a bus error, wait before polling again.
 const BUS_BACKOFF: Duration = Duration::from_secs(2);
-
-/// The players, one per guild, created on first use.
-pub struct Players {
-    deps: Arc<Deps>,
-    map: Mutex<HashMap<GuildId, PlayerHandle>>,
-}
-
-impl Players {
-    pub fn new(deps: Arc<Deps>) -> Arc<Self> {
-        Arc::new(Self {
-            deps,
-            map: Mutex::new(HashMap::new()),
-        })
-    }
-
-    pub fn deps(&self) -> &Arc<Deps> {
-        &self.deps
-    }
-
-    pub async fn get(&self, guild: GuildId) -> PlayerHandle {
-        let mut map = self.map.lock().await;
-        map.entry(guild)
-            .or_insert_with(|| GuildPlayer::spawn(guild, Arc::clone(&self.deps)))
-            .clone()
-    }
-
-    pub async fn all(&self) -> Vec<PlayerHandle> {
-        self.map.lock().await.values().cloned().collect()
-    }
-}
 
 /// Counters for `/stats` and the idle check.
 #[derive(Default)]

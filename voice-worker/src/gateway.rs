@@ -8,7 +8,7 @@ use songbird::Songbird;
 use tokio::sync::{watch, Notify};
 use twilight_gateway::{Event, EventTypeFlags, Shard, StreamExt};
 
-use crate::adapters::discord::VoiceStates;
+use crate::adapters::presence::VoiceStates;
 use crate::identify::BudgetQueue;
 
 /// The events the worker reads; everything else is skipped before deserializing.

@@ -9,7 +9,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use crate::consumer::{ConsumerStats, Players};
+use timmybot_config::names::routes;
+
+use crate::consumer::ConsumerStats;
+use crate::players::Players;
 
 #[derive(Clone)]
 pub struct HealthState {
@@ -31,8 +34,8 @@ pub struct Stats {
 
 pub fn router(state: HealthState) -> Router {
     Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route("/stats", get(stats))
+        .route(routes::HEALTH, get(|| async { "ok" }))
+        .route(routes::STATS, get(stats))
         .with_state(state)
 }
 

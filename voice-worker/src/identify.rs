@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use timmybot_shared::clock::Clock;
+use timmybot_domain::Clock;
 use tokio::sync::oneshot;
 use twilight_gateway::queue::{InMemoryQueue, Queue};
 
@@ -137,7 +137,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_spent_budget_holds_the_shard_back() {
-        let clock = std::sync::Arc::new(timmybot_shared::clock::ManualClock::new(DAY_MS));
+        let clock = std::sync::Arc::new(timmybot_domain::ManualClock::new(DAY_MS));
         let log = std::sync::Arc::new(IdentifyLog::new(vec![DAY_MS - 1_000], 1));
         let queue = BudgetQueue::new(log.clone(), clock);
         let mut waiting = queue.enqueue(0);

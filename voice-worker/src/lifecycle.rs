@@ -5,12 +5,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use timmybot_shared::domain::Heartbeat;
+use timmybot_bus::WorkerService;
+use timmybot_domain::{GuildId, Heartbeat};
 use tokio::sync::{oneshot, watch};
 
-use crate::consumer::{ConsumerStats, Players};
+use crate::consumer::ConsumerStats;
 use crate::player::Job;
-use crate::ports::Scaler;
+use crate::players::Players;
 
 /// DESIGN.md: the heartbeat item is written every 15 s; the Lambda calls a worker awake
 /// while its beat is at most 45 s old.
@@ -40,7 +41,8 @@ pub struct Lifecycle {
     pub config: LifecycleConfig,
     pub players: Arc<Players>,
     pub stats: Arc<ConsumerStats>,
-    pub scaler: Option<Arc<dyn Scaler>>,
+    /// The worker's own ECS service; `None` where nothing scales (embedded mode).
+    pub service: Option<Arc<dyn WorkerService>>,
     pub started_at_ms: u64,
     /// Identify timestamps to carry in the heartbeat (see `identify`).
     pub identifies: Arc<crate::identify::IdentifyLog>,
@@ -85,11 +87,7 @@ impl Lifecycle {
             .await;
     }
 
-    async fn write_beat(
-        &self,
-        last_beat_ms: u64,
-        active_guilds: Vec<timmybot_shared::domain::GuildId>,
-    ) {
+    async fn write_beat(&self, last_beat_ms: u64, active_guilds: Vec<GuildId>) {
         let deps = self.players.deps();
         let now = deps.clock.now_ms();
         let hb = Heartbeat {
@@ -128,7 +126,7 @@ impl Lifecycle {
     /// One step of the scale-to-zero rule (DESIGN.md): idle long enough → desiredCount 0 and
     /// keep polling; an intent during that gap → desiredCount 1 again.
     pub async fn watch_idle(&self, state: ScaleState) -> ScaleState {
-        let Some(scaler) = &self.scaler else {
+        let Some(scaler) = &self.service else {
             return state;
         };
         let deps = self.players.deps();

@@ -1,11 +1,12 @@
 //! The voice worker: configuration, wiring, run.
 
-use voice_worker::{configuration::Settings, startup};
+use timmybot_config::{Source, WorkerSettings};
+use voice_worker::startup;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    timmybot_shared::telemetry::init_json_logs();
-    let settings = Settings::load().await?;
+    timmybot_config::telemetry::init_json_logs();
+    let settings = WorkerSettings::read(&Source::load().await?)?;
     tracing::info!(?settings, "starting the voice worker");
     startup::run(settings).await
 }

@@ -1,20 +1,26 @@
 //! What the player needs from the outside world, as traits: voice (songbird), Discord's REST
-//! API (replies and the now-playing message), who is listening (the gateway's voice-state
-//! cache) and the ECS service (scale to zero). Adapters live in `adapters/`; tests bring fakes.
+//! API (replies and the now-playing message) and who is listening (the gateway's voice-state
+//! cache). Adapters live in `adapters/`; tests bring fakes. The store, the bus and the
+//! worker's ECS service are ports of their own crates.
 
+use std::error::Error as StdError;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use songbird::input::Input;
-use timmybot_shared::domain::{ChannelId, GuildId, LoopMode, MessageId, ReplyTo, Track, UserId};
+use timmybot_discord::render::NowPlayingView;
+use timmybot_domain::{ChannelId, GuildId, MessageId, ReplyTo, Track, UserId};
+
+type Cause = Box<dyn StdError + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VoiceError {
-    #[error("could not join the voice channel: {0}")]
-    Join(String),
+    /// The gateway or the voice server refused, or did not answer in time.
+    #[error("joining the voice channel failed")]
+    Join(#[source] Cause),
     #[error("not connected to voice in this guild")]
     NotConnected,
+    /// The track could not be opened; the text is fit for users.
     #[error("{0}")]
     Source(String),
 }
@@ -28,10 +34,12 @@ pub enum TrackEnd {
     Failed(String),
 }
 
-/// Called once when a loaded track stops. Runs on songbird's event task, so it must be quick.
+/// Called once when a started track stops. Runs on songbird's event task, so it must be
+/// quick and must never block.
 pub type OnEnd = Box<dyn FnOnce(TrackEnd) + Send + 'static>;
 
-/// A playing (or paused) track in a call.
+/// A playing (or paused) track in a call. Commands given before the track is in the call
+/// are kept and applied, in order, when it gets there.
 pub trait TrackControl: Send + Sync {
     fn play(&self);
     fn pause(&self);
@@ -53,12 +61,12 @@ pub trait Voice: Send + Sync {
     /// Joins or moves to `channel`.
     async fn join(&self, guild: GuildId, channel: ChannelId) -> Result<(), VoiceError>;
     async fn leave(&self, guild: GuildId) -> Result<(), VoiceError>;
-    /// Opens and probes `input` (connects, downloads headers, runs yt-dlp) so that it can
+    /// Opens and probes `track` (connects, downloads headers, runs yt-dlp) so that it can
     /// start at once; `on_end` fires once when the started track stops.
     async fn arm(
         &self,
         guild: GuildId,
-        input: Input,
+        track: &Track,
         gain: f32,
         on_end: OnEnd,
     ) -> Result<Box<dyn Armed>, VoiceError>;
@@ -71,20 +79,8 @@ pub trait Presence: Send + Sync {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("Discord REST call failed: {0}")]
-pub struct NotifyError(pub String);
-
-/// What the now-playing message shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NowPlayingCard {
-    pub track: Track,
-    pub paused: bool,
-    /// Where the track is as the card is drawn (while paused, where it stopped).
-    pub position_ms: u64,
-    pub loop_mode: LoopMode,
-    pub volume_percent: u16,
-    pub up_next: Option<Track>,
-}
+#[error("a Discord REST call failed")]
+pub struct NotifyError(#[source] pub Cause);
 
 #[async_trait]
 pub trait Notifier: Send + Sync {
@@ -95,18 +91,8 @@ pub trait Notifier: Send + Sync {
         &self,
         channel: ChannelId,
         existing: Option<MessageId>,
-        card: &NowPlayingCard,
+        view: &NowPlayingView,
     ) -> Result<MessageId, NotifyError>;
     /// A plain message in the text channel.
     async fn say(&self, channel: ChannelId, content: &str) -> Result<(), NotifyError>;
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("scaling the worker service failed: {0}")]
-pub struct ScaleError(pub String);
-
-/// The worker's own ECS service.
-#[async_trait]
-pub trait Scaler: Send + Sync {
-    async fn set_desired(&self, count: i32) -> Result<(), ScaleError>;
 }

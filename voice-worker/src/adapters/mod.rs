@@ -1,6 +1,6 @@
-//! The ports' production adapters: songbird for voice, twilight for Discord's REST API and
-//! the voice-state cache, and ECS for scaling.
+//! The ports' production adapters: songbird for voice, twilight for Discord's REST API, and
+//! the gateway's voice-state cache for who is listening.
 
 pub mod discord;
-pub mod ecs;
+pub mod presence;
 pub mod songbird;

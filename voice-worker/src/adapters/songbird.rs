@@ -1,6 +1,6 @@
-//! [`Voice`] on songbird: one `Call` per guild, joined through the twilight gateway.
+//! [`Voice`] on songbird: one `Call` per guild, joined through the twilight gateway. The only
+//! module that touches songbird's types.
 
-use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use songbird::events::{Event, EventContext, EventData, EventHandler, TrackEvent};
 use songbird::input::codecs::{get_codec_registry, get_probe};
 use songbird::input::Input;
-use songbird::tracks::{PlayMode, Track, TrackHandle};
+use songbird::tracks::{ControlError, PlayMode, TrackHandle};
 use songbird::Songbird;
-use timmybot_shared::domain::{ChannelId, GuildId};
+use timmybot_domain::{ChannelId, GuildId, Track};
+use timmybot_sources::Sources;
 
 use crate::ports::{Armed, OnEnd, TrackControl, TrackEnd, Voice, VoiceError};
 
@@ -20,38 +21,35 @@ pub const BITRATE: songbird::driver::Bitrate = songbird::driver::Bitrate::Bits(6
 
 pub struct SongbirdVoice {
     manager: Arc<Songbird>,
+    sources: Arc<Sources>,
 }
 
 impl SongbirdVoice {
-    pub fn new(manager: Arc<Songbird>) -> Self {
-        Self { manager }
+    pub fn new(manager: Arc<Songbird>, sources: Arc<Sources>) -> Self {
+        Self { manager, sources }
     }
 }
 
-fn gid(g: GuildId) -> Result<songbird::id::GuildId, VoiceError> {
-    NonZeroU64::new(g.get())
-        .map(songbird::id::GuildId::from)
-        .ok_or(VoiceError::NotConnected)
+fn gid(g: GuildId) -> songbird::id::GuildId {
+    songbird::id::GuildId::from(g.non_zero())
 }
 
 #[async_trait]
 impl Voice for SongbirdVoice {
     async fn join(&self, guild: GuildId, channel: ChannelId) -> Result<(), VoiceError> {
-        let ch = NonZeroU64::new(channel.get())
-            .map(songbird::id::ChannelId::from)
-            .ok_or_else(|| VoiceError::Join("channel id 0".into()))?;
+        let ch = songbird::id::ChannelId::from(channel.non_zero());
         let call = self
             .manager
-            .join(gid(guild)?, ch)
+            .join(gid(guild), ch)
             .await
-            .map_err(|e| VoiceError::Join(e.to_string()))?;
+            .map_err(|e| VoiceError::Join(Box::new(e)))?;
         call.lock().await.set_bitrate(BITRATE);
         Ok(())
     }
 
     async fn leave(&self, guild: GuildId) -> Result<(), VoiceError> {
         self.manager
-            .remove(gid(guild)?)
+            .remove(gid(guild))
             .await
             .map_err(|_| VoiceError::NotConnected)
     }
@@ -59,26 +57,41 @@ impl Voice for SongbirdVoice {
     async fn arm(
         &self,
         guild: GuildId,
-        input: Input,
+        track: &Track,
         gain: f32,
         on_end: OnEnd,
     ) -> Result<Box<dyn Armed>, VoiceError> {
         let call = self
             .manager
-            .get(gid(guild)?)
+            .get(gid(guild))
             .ok_or(VoiceError::NotConnected)?;
-        // Open and probe here, off the mixer thread, so starting costs the mixer nothing.
-        let input = input
-            .make_playable_async(get_codec_registry(), get_probe())
+        let input = self
+            .sources
+            .open(track)
             .await
             .map_err(|e| VoiceError::Source(e.to_string()))?;
-        Ok(Box::new(SongbirdArmed {
-            call,
-            input,
-            gain,
-            on_end,
-        }))
+        arm_on(call, input, gain, on_end).await
     }
+}
+
+/// Opens and probes `input` for `call`, off the mixer thread, so starting it costs the mixer
+/// nothing.
+pub async fn arm_on(
+    call: Arc<tokio::sync::Mutex<songbird::Call>>,
+    input: Input,
+    gain: f32,
+    on_end: OnEnd,
+) -> Result<Box<dyn Armed>, VoiceError> {
+    let input = input
+        .make_playable_async(get_codec_registry(), get_probe())
+        .await
+        .map_err(|e| VoiceError::Source(e.to_string()))?;
+    Ok(Box::new(SongbirdArmed {
+        call,
+        input,
+        gain,
+        on_end,
+    }))
 }
 
 struct SongbirdArmed {
@@ -96,7 +109,7 @@ impl Armed for SongbirdArmed {
             gain,
             on_end,
         } = *self;
-        let mut track = Track::new(input).volume(gain);
+        let mut track = songbird::tracks::Track::new(input).volume(gain);
         // Either event ends the track; `Ended` fires the callback only once. Registered
         // before the track exists, so even an instant end is seen.
         let once = Ended(Arc::new(Mutex::new(Some(on_end))));
@@ -113,34 +126,28 @@ impl Armed for SongbirdArmed {
         if paused || play_after_seek {
             track = track.pause();
         }
-        let control = Arc::new(Control(Mutex::new(None)));
-        let finish = {
-            let control = Arc::clone(&control);
-            move |handle: TrackHandle| {
-                if !at.is_zero() {
-                    let _ = handle.seek(at);
-                }
-                if play_after_seek {
-                    let _ = handle.play();
-                }
-                if let Ok(mut slot) = control.0.lock() {
-                    *slot = Some(handle);
-                }
-            }
-        };
+        let control = Arc::new(Control::<TrackHandle>::default());
+        if !at.is_zero() {
+            control.seek(at);
+        }
+        if play_after_seek {
+            control.play();
+        }
         // The call's lock is held only for moments (joins, gateway events); waiting on it
-        // here would block the end handler, so take it if free, or add the track from a task.
+        // here would block the end handler, so take it if free, or add the track from a
+        // task. Commands given meanwhile wait in the control until the handle exists.
         let pending = match call.try_lock() {
             Ok(mut c) => {
-                (finish.clone())(c.play(track));
+                control.fulfil(c.play(track));
                 None
             }
             Err(_) => Some(track),
         };
         if let Some(track) = pending {
+            let control = Arc::clone(&control);
             tokio::spawn(async move {
                 let handle = call.lock().await.play(track);
-                finish(handle);
+                control.fulfil(handle);
             });
         }
         control
@@ -167,32 +174,136 @@ impl EventHandler for Ended {
     }
 }
 
-/// A started track; empty for the moments until a contended call lock is taken.
-struct Control(Mutex<Option<TrackHandle>>);
+/// A command for a track.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cmd {
+    Play,
+    Pause,
+    Stop,
+    Volume(f32),
+    Seek(Duration),
+}
 
-impl Control {
-    fn with(&self, f: impl FnOnce(&TrackHandle)) {
-        if let Some(h) = self.0.lock().ok().as_ref().and_then(|h| h.as_ref()) {
-            f(h);
+/// What carries out a [`Cmd`]: songbird's `TrackHandle`, or a test's stand-in.
+pub trait Handle: Send + 'static {
+    fn apply(&self, cmd: Cmd) -> Result<(), ControlError>;
+}
+
+impl Handle for TrackHandle {
+    fn apply(&self, cmd: Cmd) -> Result<(), ControlError> {
+        match cmd {
+            Cmd::Play => self.play(),
+            Cmd::Pause => self.pause(),
+            Cmd::Stop => self.stop(),
+            Cmd::Volume(gain) => self.set_volume(gain),
+            // A seek answers later, and waiting would block; only a track that is already
+            // gone is an error here.
+            Cmd::Seek(to) => match self.seek(to).is_hung_up() {
+                true => Err(ControlError::Finished),
+                false => Ok(()),
+            },
         }
     }
 }
 
-/// A track that already ended refuses commands; there is nothing left to control.
-impl TrackControl for Control {
+enum Slot<H> {
+    /// Not in the call yet: the commands given so far, in order.
+    Pending(Vec<Cmd>),
+    Ready(H),
+}
+
+/// A started track. Until it is in the call (a contended call lock adds it from a task), its
+/// commands are kept, and they are applied in order once it is: a `/pause` in that window
+/// pauses it, rather than leaving the store saying paused while the audio plays on.
+pub struct Control<H>(Mutex<Slot<H>>);
+
+impl<H> Default for Control<H> {
+    fn default() -> Self {
+        Self(Mutex::new(Slot::Pending(Vec::new())))
+    }
+}
+
+impl<H: Handle> Control<H> {
+    /// The track is in the call: apply what was asked meanwhile.
+    pub fn fulfil(&self, handle: H) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Slot::Pending(cmds) = &mut *slot {
+            for cmd in cmds.drain(..) {
+                run(&handle, cmd);
+            }
+        }
+        *slot = Slot::Ready(handle);
+    }
+
+    pub fn command(&self, cmd: Cmd) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut *slot {
+            Slot::Pending(cmds) => cmds.push(cmd),
+            Slot::Ready(handle) => run(handle, cmd),
+        }
+    }
+}
+
+fn run<H: Handle>(handle: &H, cmd: Cmd) {
+    match handle.apply(cmd) {
+        Ok(()) => {}
+        // A track that already ended refuses commands; there is nothing left to control.
+        Err(ControlError::Finished) => {
+            tracing::debug!(?cmd, "a command for a track that has ended")
+        }
+        Err(e) => tracing::warn!(?cmd, error = %e, "songbird refused a track command"),
+    }
+}
+
+impl<H: Handle> TrackControl for Control<H> {
     fn play(&self) {
-        self.with(|h| drop(h.play()));
+        self.command(Cmd::Play);
     }
     fn pause(&self) {
-        self.with(|h| drop(h.pause()));
+        self.command(Cmd::Pause);
     }
     fn stop(&self) {
-        self.with(|h| drop(h.stop()));
+        self.command(Cmd::Stop);
     }
     fn set_volume(&self, gain: f32) {
-        self.with(|h| drop(h.set_volume(gain)));
+        self.command(Cmd::Volume(gain));
     }
     fn seek(&self, to: Duration) {
-        self.with(|h| drop(h.seek(to)));
+        self.command(Cmd::Seek(to));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default, Clone)]
+    struct Recorder(Arc<Mutex<Vec<Cmd>>>);
+
+    impl Handle for Recorder {
+        fn apply(&self, cmd: Cmd) -> Result<(), ControlError> {
+            self.0.lock().unwrap().push(cmd);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn commands_before_the_handle_are_applied_in_order_when_it_comes() {
+        let control = Control::<Recorder>::default();
+        control.pause();
+        control.set_volume(0.5);
+        control.seek(Duration::from_secs(3));
+        let handle = Recorder::default();
+        control.fulfil(handle.clone());
+        control.play();
+        assert_eq!(
+            *handle.0.lock().unwrap(),
+            [
+                Cmd::Pause,
+                Cmd::Volume(0.5),
+                Cmd::Seek(Duration::from_secs(3)),
+                Cmd::Play
+            ]
+        );
     }
 }

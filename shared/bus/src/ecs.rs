@@ -1,0 +1,68 @@
+//! [`WorkerService`] on ECS UpdateService's desiredCount: the endpoint wakes the worker with
+//! it (1) and the worker scales itself to zero with it (0). Idempotent: asking a service for
+//! the count it already has changes nothing.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use timmybot_config::aws::AwsError;
+use timmybot_config::EcsServiceName;
+
+use crate::{ServiceError, WorkerService};
+
+pub struct EcsService {
+    client: aws_sdk_ecs::Client,
+    cluster: String,
+    service: String,
+    timeout: Option<Duration>,
+}
+
+impl EcsService {
+    pub fn new(client: aws_sdk_ecs::Client, cluster: String, service: String) -> Self {
+        Self {
+            client,
+            cluster,
+            service,
+            timeout: None,
+        }
+    }
+
+    /// The service `name`, through a client on `sdk` (from `timmybot_config::aws::load_config`).
+    pub fn from_sdk(sdk: &timmybot_config::aws::SdkConfig, name: &EcsServiceName) -> Self {
+        Self::new(
+            aws_sdk_ecs::Client::new(sdk),
+            name.cluster.clone(),
+            name.service.clone(),
+        )
+    }
+
+    /// Gives up after `timeout`: the endpoint's wake-up shares Discord's 3 s reply budget.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    async fn update(&self, count: i32) -> Result<(), ServiceError> {
+        self.client
+            .update_service()
+            .cluster(&self.cluster)
+            .service(&self.service)
+            .desired_count(count)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| ServiceError::Backend(Box::new(AwsError::from_sdk(e))))
+    }
+}
+
+#[async_trait]
+impl WorkerService for EcsService {
+    async fn set_desired(&self, count: i32) -> Result<(), ServiceError> {
+        match self.timeout {
+            None => self.update(count).await,
+            Some(limit) => tokio::time::timeout(limit, self.update(count))
+                .await
+                .map_err(|_| ServiceError::Timeout(limit))?,
+        }
+    }
+}

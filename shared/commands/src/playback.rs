@@ -1,0 +1,195 @@
+//! Commands the voice worker carries out: each sends one intent. The reply is deferred while
+//! the worker is awake (it edits the reply when done); when it sleeps, the reply says the
+//! player is starting and the worker is woken.
+
+use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
+
+use timmybot_discord::render;
+use timmybot_discord::reply;
+use timmybot_discord::spec::buttons;
+use timmybot_domain::{ChannelId, IntentKind, NowPlaying, PlaybackIntent, Position, Volume};
+
+use crate::{CommandError, Core, Ctx};
+
+/// A heartbeat older than this means the worker is asleep (DESIGN.md: 45 s).
+pub const AWAKE_WITHIN_MS: u64 = 45_000;
+
+pub const STARTING: &str =
+    "⏳ Starting the player: this takes about 30–60 s. This message will update when it plays.";
+
+/// Where the action came from: a slash command gets its own reply, a button press
+/// updates the message it sits on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Command,
+    Button,
+}
+
+pub async fn play(
+    core: &Core,
+    ctx: &Ctx,
+    query: String,
+    next: bool,
+) -> Result<InteractionResponse, CommandError> {
+    let channel = in_voice(core, ctx).await?;
+    let kind = IntentKind::Play {
+        query,
+        requester_id: ctx.member.user,
+        voice_channel_id: channel,
+        position: if next { Position::Next } else { Position::End },
+    };
+    send(core, ctx, kind, Origin::Command).await
+}
+
+pub async fn join(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
+    core.dj_only(ctx)?;
+    let kind = IntentKind::Join {
+        voice_channel_id: in_voice(core, ctx).await?,
+    };
+    send(core, ctx, kind, Origin::Command).await
+}
+
+pub async fn skip(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
+    let kind = skip_kind(core, ctx).await?;
+    send(core, ctx, kind, Origin::Command).await
+}
+
+pub async fn pause(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
+    core.dj_only(ctx)?;
+    if playing(core, ctx).await?.paused {
+        return Err(CommandError::User("Already paused.".into()));
+    }
+    send(core, ctx, IntentKind::Pause, Origin::Command).await
+}
+
+pub async fn resume(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
+    core.dj_only(ctx)?;
+    if !playing(core, ctx).await?.paused {
+        return Err(CommandError::User("Not paused.".into()));
+    }
+    send(core, ctx, IntentKind::Resume, Origin::Command).await
+}
+
+pub async fn seek(
+    core: &Core,
+    ctx: &Ctx,
+    position_ms: u64,
+) -> Result<InteractionResponse, CommandError> {
+    core.dj_only(ctx)?;
+    let np = playing(core, ctx).await?;
+    if let Some(len) = np.track.duration_ms.filter(|len| position_ms > *len) {
+        return Err(CommandError::User(format!(
+            "That is past the end; the track is {} long.",
+            render::duration(len)
+        )));
+    }
+    send(core, ctx, IntentKind::Seek { position_ms }, Origin::Command).await
+}
+
+pub async fn volume(
+    core: &Core,
+    ctx: &Ctx,
+    percent: Volume,
+) -> Result<InteractionResponse, CommandError> {
+    core.dj_only(ctx)?;
+    send(core, ctx, IntentKind::Volume { percent }, Origin::Command).await
+}
+
+pub async fn stop(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
+    core.dj_only(ctx)?;
+    send(core, ctx, IntentKind::Stop, Origin::Command).await
+}
+
+pub async fn leave(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
+    core.dj_only(ctx)?;
+    send(core, ctx, IntentKind::Leave, Origin::Command).await
+}
+
+/// The now-playing message's pause, skip and stop buttons.
+pub async fn button(
+    core: &Core,
+    ctx: &Ctx,
+    custom_id: &str,
+) -> Result<InteractionResponse, CommandError> {
+    let kind = match custom_id {
+        buttons::SKIP => skip_kind(core, ctx).await?,
+        buttons::PAUSE_RESUME => {
+            core.dj_only(ctx)?;
+            if playing(core, ctx).await?.paused {
+                IntentKind::Resume
+            } else {
+                IntentKind::Pause
+            }
+        }
+        _ => {
+            core.dj_only(ctx)?;
+            IntentKind::Stop
+        }
+    };
+    send(core, ctx, kind, Origin::Button).await
+}
+
+/// A DJ's or the requester's skip; anyone else's press is a vote.
+async fn skip_kind(core: &Core, ctx: &Ctx) -> Result<IntentKind, CommandError> {
+    let np = playing(core, ctx).await?;
+    let vote = !core.is_dj(ctx) && np.track.requester != ctx.member.user;
+    Ok(IntentKind::Skip {
+        vote_by: vote.then_some(ctx.member.user),
+    })
+}
+
+/// What plays now, or a "nothing is playing" refusal.
+async fn playing(core: &Core, ctx: &Ctx) -> Result<NowPlaying, CommandError> {
+    let state = core.ports.store.load_guild(ctx.guild).await?.value;
+    state
+        .queue
+        .now_playing()
+        .cloned()
+        .ok_or_else(|| CommandError::User("Nothing is playing right now.".into()))
+}
+
+async fn in_voice(core: &Core, ctx: &Ctx) -> Result<ChannelId, CommandError> {
+    core.ports
+        .voice
+        .voice_channel(ctx.guild, ctx.member.user)
+        .await?
+        .ok_or_else(|| CommandError::User("Join a voice channel first, then try again.".into()))
+}
+
+async fn send(
+    core: &Core,
+    ctx: &Ctx,
+    kind: IntentKind,
+    origin: Origin,
+) -> Result<InteractionResponse, CommandError> {
+    let now = core.ports.clock.now_ms();
+    let awake = core
+        .ports
+        .store
+        .last_beat()
+        .await?
+        .is_some_and(|hb| hb.is_fresh(now, AWAKE_WITHIN_MS));
+    let intent = PlaybackIntent::new(ctx.intent_id.clone(), ctx.guild, now, kind)
+        .with_reply(ctx.reply.clone())
+        .with_channel(ctx.channel);
+    core.ports.bus.publish(&intent).await?;
+    if awake {
+        return Ok(InteractionResponse {
+            kind: match origin {
+                Origin::Command => InteractionResponseType::DeferredChannelMessageWithSource,
+                Origin::Button => InteractionResponseType::DeferredUpdateMessage,
+            },
+            data: None,
+        });
+    }
+    if let Some(worker) = &core.ports.worker {
+        // The intent waits in the queue either way; the oldest-message alarm is the safety net.
+        if let Err(err) = worker.set_desired(1).await {
+            tracing::warn!(guild = %ctx.guild, error = %err, "could not wake the worker");
+        }
+    }
+    Ok(match origin {
+        Origin::Command => reply::visible(STARTING),
+        Origin::Button => reply::ephemeral(STARTING),
+    })
+}

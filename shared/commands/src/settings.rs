@@ -1,0 +1,61 @@
+//! `/settings`: a guild's DJ role, idle timeout and announce channel. Managers only.
+
+use twilight_model::http::interaction::InteractionResponse;
+
+use timmybot_discord::command::SettingsChange;
+use timmybot_discord::reply;
+use timmybot_domain::GuildSettings;
+
+use crate::{CommandError, Core, Ctx};
+
+pub async fn run(
+    core: &Core,
+    ctx: &Ctx,
+    change: SettingsChange,
+) -> Result<InteractionResponse, CommandError> {
+    if !ctx.member.manage_guild {
+        return Err(CommandError::User(
+            "Only members with Manage Server can change the settings.".into(),
+        ));
+    }
+    let store = &core.ports.store;
+    let mut settings = store.guild_settings(ctx.guild).await?;
+    let before = settings.clone();
+    if let Some(role) = change.dj_role {
+        settings.dj_role = Some(role);
+    }
+    if let Some(channel) = change.announce_channel {
+        settings.announce_channel = Some(channel);
+    }
+    if let Some(minutes) = change.idle_timeout_minutes {
+        settings.idle_timeout_secs = Some(minutes * 60);
+    }
+    if change.clear_dj_role {
+        settings.dj_role = None;
+    }
+    if change.clear_announce_channel {
+        settings.announce_channel = None;
+    }
+    if settings != before {
+        store.save_guild_settings(&settings).await?;
+    }
+    Ok(reply::ephemeral(describe(&settings, settings != before)))
+}
+
+fn describe(s: &GuildSettings, changed: bool) -> String {
+    let dj = s.dj_role.map_or_else(
+        || "none: everyone can control playback".to_owned(),
+        |r| format!("<@&{r}>"),
+    );
+    let idle = s
+        .idle_timeout_secs
+        .map_or_else(|| "default".to_owned(), |secs| format!("{} min", secs / 60));
+    let announce = s.announce_channel.map_or_else(
+        || "the channel of the command".to_owned(),
+        |c| format!("<#{c}>"),
+    );
+    format!(
+        "{}\n• DJ role: {dj}\n• Leave when idle after: {idle}\n• Now-playing messages go to: {announce}",
+        if changed { "Settings saved." } else { "Current settings:" }
+    )
+}

@@ -1,0 +1,238 @@
+//! The slash commands TimmyBot registers, built with twilight-util's builders, and the names
+//! of their commands and options: defined once here, used by the specs and by
+//! [`crate::command::Command::parse`], so the two cannot drift apart.
+//!
+//! Only commands the command core handles are listed: registering one that does nothing
+//! would show users a command that only apologises.
+
+use twilight_model::application::command::{Command as CommandSpec, CommandType};
+use twilight_model::application::interaction::InteractionContextType;
+use twilight_model::channel::ChannelType;
+use twilight_model::guild::Permissions;
+use twilight_util::builder::command::{
+    BooleanBuilder, ChannelBuilder, CommandBuilder, IntegerBuilder, RoleBuilder, StringBuilder,
+    SubCommandBuilder,
+};
+use twilight_validate::command::CommandValidationError;
+
+use timmybot_domain::intent::QUERY_MAX;
+use timmybot_domain::queue::{Volume, QUEUE_CAP};
+
+/// Command names.
+pub mod name {
+    pub const PLAY: &str = "play";
+    pub const QUEUE: &str = "queue";
+    pub const NOW_PLAYING: &str = "now-playing";
+    pub const SKIP: &str = "skip";
+    pub const STOP: &str = "stop";
+    pub const PAUSE: &str = "pause";
+    pub const RESUME: &str = "resume";
+    pub const SEEK: &str = "seek";
+    pub const VOLUME: &str = "volume";
+    pub const LOOP: &str = "loop";
+    pub const SHUFFLE: &str = "shuffle";
+    pub const REMOVE: &str = "remove";
+    pub const MOVE: &str = "move";
+    pub const CLEAR: &str = "clear";
+    pub const JOIN: &str = "join";
+    pub const LEAVE: &str = "leave";
+    pub const SETTINGS: &str = "settings";
+    pub const ALLOWLIST: &str = "allowlist";
+    /// `/allowlist`'s subcommands.
+    pub const ADD: &str = "add";
+    pub const REMOVE_GUILD: &str = "remove";
+    pub const LIST: &str = "list";
+}
+
+/// Option names.
+pub mod opt {
+    pub const QUERY: &str = "query";
+    pub const NEXT: &str = "next";
+    pub const PAGE: &str = "page";
+    pub const POSITION: &str = "position";
+    pub const PERCENT: &str = "percent";
+    pub const MODE: &str = "mode";
+    pub const FROM: &str = "from";
+    pub const TO: &str = "to";
+    pub const DJ_ROLE: &str = "dj_role";
+    pub const IDLE_TIMEOUT: &str = "idle_timeout";
+    pub const ANNOUNCE_CHANNEL: &str = "announce_channel";
+    pub const CLEAR_DJ_ROLE: &str = "clear_dj_role";
+    pub const CLEAR_ANNOUNCE_CHANNEL: &str = "clear_announce_channel";
+    pub const GUILD: &str = "guild";
+    pub const NOTE: &str = "note";
+}
+
+/// Custom ids of the now-playing message's buttons: the worker posts them, the command core
+/// handles the presses.
+pub mod buttons {
+    pub const PAUSE_RESUME: &str = "np:pause";
+    pub const SKIP: &str = "np:skip";
+    pub const STOP: &str = "np:stop";
+    pub const LOOP: &str = "np:loop";
+    pub const SHUFFLE: &str = "np:shuffle";
+    /// The prefix of the queue's page buttons: `queue:<page>`.
+    pub const QUEUE_PAGE: &str = "queue:";
+}
+
+/// Bounds of `/settings idle_timeout`, in minutes.
+pub const IDLE_MINUTES: std::ops::RangeInclusive<i64> = 1..=60;
+/// Longest `/allowlist add note`.
+pub const NOTE_MAX: u16 = 200;
+
+/// Every command, validated against Discord's limits.
+pub fn specs() -> Result<Vec<CommandSpec>, CommandValidationError> {
+    let cap = i64::try_from(QUEUE_CAP).unwrap_or(i64::MAX);
+    let position = |name: &str, what: &str| {
+        IntegerBuilder::new(name, what)
+            .required(true)
+            .min_value(1)
+            .max_value(cap)
+    };
+    let music = |name: &str, description: &str| {
+        CommandBuilder::new(name, description, CommandType::ChatInput)
+            .contexts([InteractionContextType::Guild])
+    };
+    let guild_option = || {
+        StringBuilder::new(opt::GUILD, "The server's id; this server if left out").max_length(20)
+    };
+    let query_len = u16::try_from(QUERY_MAX).unwrap_or(u16::MAX);
+    [
+        music(
+            name::PLAY,
+            "Play a song or playlist: a link, or words to search for",
+        )
+        .option(
+            StringBuilder::new(
+                opt::QUERY,
+                "A YouTube, SoundCloud or Spotify link, an audio URL, or a search",
+            )
+            .required(true)
+            .autocomplete(true)
+            .max_length(query_len),
+        )
+        .option(BooleanBuilder::new(
+            opt::NEXT,
+            "Put it next in the queue instead of at the end",
+        )),
+        music(name::QUEUE, "Show the queue").option(
+            IntegerBuilder::new(opt::PAGE, "Which page")
+                .min_value(1)
+                .max_value(cap),
+        ),
+        music(name::NOW_PLAYING, "Show what is playing"),
+        music(name::SKIP, "Skip the current track"),
+        music(name::STOP, "Stop playing and empty the queue"),
+        music(name::PAUSE, "Pause playback"),
+        music(name::RESUME, "Resume playback"),
+        music(name::SEEK, "Jump to a point in the current track").option(
+            StringBuilder::new(opt::POSITION, "Where to jump to, such as 1:23 or 83")
+                .required(true)
+                .max_length(12),
+        ),
+        music(name::VOLUME, "Set the volume").option(
+            IntegerBuilder::new(opt::PERCENT, "0 to 200; 100 is normal")
+                .required(true)
+                .min_value(0)
+                .max_value(i64::from(Volume::MAX)),
+        ),
+        music(name::LOOP, "Repeat the current track or the whole queue").option(
+            StringBuilder::new(opt::MODE, "What to repeat")
+                .required(true)
+                .choices([
+                    ("off", "off"),
+                    ("the current track", "track"),
+                    ("the whole queue", "queue"),
+                ]),
+        ),
+        music(name::SHUFFLE, "Shuffle the upcoming tracks"),
+        music(name::REMOVE, "Remove a track from the queue")
+            .option(position(opt::POSITION, "Its number in /queue")),
+        music(name::MOVE, "Move a track to another place in the queue")
+            .option(position(opt::FROM, "Its number in /queue now"))
+            .option(position(opt::TO, "The number it should have")),
+        music(name::CLEAR, "Empty the queue; the current track plays on"),
+        music(name::JOIN, "Join your voice channel"),
+        music(name::LEAVE, "Leave the voice channel"),
+        music(
+            name::SETTINGS,
+            "Show or change this server's TimmyBot settings (Manage Server)",
+        )
+        .default_member_permissions(Permissions::MANAGE_GUILD)
+        .option(RoleBuilder::new(
+            opt::DJ_ROLE,
+            "Only this role (and Manage Server) may control playback",
+        ))
+        .option(
+            IntegerBuilder::new(
+                opt::IDLE_TIMEOUT,
+                "Minutes alone or silent before the bot leaves",
+            )
+            .min_value(*IDLE_MINUTES.start())
+            .max_value(*IDLE_MINUTES.end()),
+        )
+        .option(
+            ChannelBuilder::new(opt::ANNOUNCE_CHANNEL, "Where now-playing messages go")
+                .channel_types([ChannelType::GuildText]),
+        )
+        .option(BooleanBuilder::new(
+            opt::CLEAR_DJ_ROLE,
+            "Let everyone control playback again",
+        ))
+        .option(BooleanBuilder::new(
+            opt::CLEAR_ANNOUNCE_CHANNEL,
+            "Post now-playing where commands are used",
+        )),
+        CommandBuilder::new(
+            name::ALLOWLIST,
+            "Choose the servers this bot serves (bot owners only)",
+            CommandType::ChatInput,
+        )
+        .contexts([InteractionContextType::Guild, InteractionContextType::BotDm])
+        .default_member_permissions(Permissions::MANAGE_GUILD)
+        .option(
+            SubCommandBuilder::new(name::ADD, "Let a server use the bot")
+                .option(guild_option())
+                .option(
+                    StringBuilder::new(opt::NOTE, "A note for later, such as who asked")
+                        .max_length(NOTE_MAX),
+                ),
+        )
+        .option(
+            SubCommandBuilder::new(name::REMOVE_GUILD, "Stop serving a server")
+                .option(guild_option()),
+        )
+        .option(SubCommandBuilder::new(
+            name::LIST,
+            "Show every allowed server",
+        )),
+    ]
+    .into_iter()
+    .map(|c| c.validate().map(CommandBuilder::build))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_spec_passes_discords_validation_and_names_are_unique() {
+        let specs = specs().expect("valid specs");
+        let names: HashSet<&str> = specs.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names.len(), specs.len());
+        // Discord allows 100 global chat commands.
+        assert!(specs.len() <= 100);
+    }
+
+    #[test]
+    fn play_autocompletes_and_bounds_its_query() {
+        let specs = specs().unwrap();
+        let play = specs.iter().find(|c| c.name == name::PLAY).unwrap();
+        let query = &play.options[0];
+        assert_eq!(query.autocomplete, Some(true));
+        assert_eq!(query.required, Some(true));
+        assert_eq!(query.max_length, Some(2048));
+    }
+}

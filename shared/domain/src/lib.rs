@@ -1,0 +1,29 @@
+//! TimmyBot's domain: ids, tracks, the queue rules, playback intents, the records the stores
+//! keep, time as a port and the retry policy. Pure: no I/O, and no AWS, Discord or audio
+//! library, so every rule here is tested without any of them.
+
+pub mod clock;
+pub mod ids;
+pub mod intent;
+pub mod owners;
+pub mod queue;
+pub mod records;
+pub mod retry;
+pub mod track;
+
+#[cfg(test)]
+mod queue_props;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use ids::{ApplicationId, ChannelId, GuildId, IdError, MessageId, RoleId, UserId};
+pub use intent::{IntentError, IntentId, IntentKind, InteractionToken, PlaybackIntent, ReplyTo};
+pub use owners::BotOwners;
+pub use queue::{
+    Added, GuildQueue, LoopMode, NowPlaying, Position, QueueError, Transition, Volume,
+};
+pub use records::{
+    AllowEntry, CachedTrack, GuildSettings, GuildState, Heartbeat, HistoryEntry, PendingAuth,
+    SealedBlob, UserProfile, Versioned, WorkerMarks, APPLIED_MAX,
+};
+pub use retry::{Backoff, RetryPolicy};
+pub use track::{Platform, Track, TrackError, TrackKey};

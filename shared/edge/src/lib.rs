@@ -1,0 +1,12 @@
+//! TimmyBot's HTTP edge: one axum Router, served by the Lambda (`lambda_http`) and by
+//! `timmybot serve --listen`, so both answer through the same code.
+//!
+//! - [`verify`]: Discord's Ed25519 request signature.
+//! - [`routes`]: `POST /interactions` (checked, then handed to the command core) and
+//!   `GET /health`.
+
+pub mod routes;
+pub mod verify;
+
+pub use routes::{router, App};
+pub use verify::Verifier;

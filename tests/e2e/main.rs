@@ -1,0 +1,27 @@
+//! TimmyBot's end-to-end and contract suites, in one test binary (so CI links one, not a
+//! dozen). Each module is one suite; the AWS ones run against moto's server, which the
+//! harness starts on a free loopback port (`scripts/dev-setup` installs it).
+//!
+//! - The interactions endpoint as the Lambda wires it ([`app`]): [`gate`], [`allowlist`],
+//!   [`queue`], [`controls`], [`settings`].
+//! - The whole chain, through the fake Discord and the worker: [`chain`].
+//! - The stores and buses, one contract over both backends: [`store_contract`],
+//!   [`bus_contract`], [`dynamo_faults`], [`emulator`].
+//! - Sources: [`spotify`], [`ssrf`]. Configuration: [`secrets`], [`template`].
+
+mod app;
+
+mod allowlist;
+mod bus_contract;
+mod chain;
+mod controls;
+mod dynamo_faults;
+mod emulator;
+mod gate;
+mod queue;
+mod secrets;
+mod settings;
+mod spotify;
+mod ssrf;
+mod store_contract;
+mod template;

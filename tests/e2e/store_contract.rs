@@ -1,0 +1,620 @@
+//! One contract for every store port, run against both adapters: SQLite in a temp file and
+//! DynamoDB in moto's server.
+
+use std::collections::BTreeSet;
+
+use timmybot_domain::queue::QUEUE_CAP;
+use timmybot_domain::records::ITEM_MAX_BYTES;
+use timmybot_domain::Clock;
+use timmybot_domain::RetryPolicy;
+use timmybot_domain::{
+    AllowEntry, CachedTrack, ChannelId, GuildId, Heartbeat, HistoryEntry, LoopMode, MessageId,
+    PendingAuth, Platform, Position, QueueError, SealedBlob, Track, TrackKey, UserId, Volume,
+};
+use timmybot_store::{update_guild, update_user, StoreError};
+use timmybot_tests::backends::{StoreUnderTest, T0_MS};
+
+const HOUR_MS: u64 = 3_600_000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+fn guild(n: u64) -> GuildId {
+    GuildId::new(n).unwrap()
+}
+
+fn user(n: u64) -> UserId {
+    UserId::new(n).unwrap()
+}
+
+fn track(tag: &str) -> Track {
+    let key = TrackKey::new(Platform::Youtube, tag).unwrap();
+    Track::new(
+        key,
+        &format!("Song {tag}"),
+        &format!("https://youtu.be/{tag}"),
+        user(5),
+    )
+    .unwrap()
+    .with_artist("Artist")
+    .with_duration_ms(200_000)
+}
+
+fn add(t: Track) -> impl FnMut(&mut timmybot_domain::GuildState) -> Result<usize, StoreError> {
+    move |s| Ok(s.queue.add(t.clone(), Position::End)?)
+}
+
+/// 200 writers on one item settle only when the back-off ceiling can grow to about
+/// writers × service time. moto serves a 200-track item at roughly 6 updates a second, so
+/// the ceiling here is far above the interactive default's; what this proves is that
+/// conditional writes with fresh-read retries never lose or duplicate an update.
+const HERD: RetryPolicy = RetryPolicy {
+    max_attempts: 400,
+    base_delay: std::time::Duration::from_millis(20),
+    max_delay: std::time::Duration::from_secs(20),
+};
+
+async fn concurrent_adds_lose_nothing(b: StoreUnderTest) {
+    let g = guild(1001);
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let store = b.store.clone();
+            let clock = b.clock.clone();
+            tokio::spawn(async move {
+                update_guild::<_, StoreError, _>(
+                    store.as_ref(),
+                    clock.as_ref(),
+                    HERD,
+                    g,
+                    add(track(&format!("c{i}"))),
+                )
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().expect("every add lands");
+    }
+    let loaded = b.store.load_guild(g).await.unwrap();
+    let keys: BTreeSet<String> = loaded
+        .value
+        .queue
+        .upcoming()
+        .iter()
+        .map(|t| t.key.to_string())
+        .collect();
+    let len = loaded.value.queue.upcoming().len();
+    assert_eq!((len, keys.len()), (200, 200), "(tracks, distinct tracks)");
+    assert_eq!(loaded.version, 200);
+}
+
+async fn guilds_are_isolated(b: StoreUnderTest) {
+    let (a, c) = (guild(2001), guild(2002));
+    let policy = RetryPolicy::default();
+    let (s, k) = (b.store.as_ref(), b.clock.as_ref());
+    for i in 0..10 {
+        update_guild::<_, StoreError, _>(s, k, policy, a, add(track(&format!("a{i}"))))
+            .await
+            .unwrap();
+        update_guild::<_, StoreError, _>(s, k, policy, c, add(track(&format!("b{i}"))))
+            .await
+            .unwrap();
+    }
+    update_guild::<_, StoreError, _>(s, k, policy, a, |st| {
+        st.queue.set_loop(LoopMode::Queue);
+        st.queue.set_volume(Volume::parse(40).unwrap());
+        st.queue.start(T0_MS);
+        st.voice_channel_id = Some(ChannelId::new(77).unwrap());
+        Ok(())
+    })
+    .await
+    .unwrap();
+    update_guild::<_, StoreError, _>(s, k, policy, c, |st| Ok(st.queue.clear()))
+        .await
+        .unwrap();
+
+    let ga = s.load_guild(a).await.unwrap();
+    let gc = s.load_guild(c).await.unwrap();
+    assert_eq!((ga.version, gc.version), (11, 11));
+    assert!(ga
+        .value
+        .queue
+        .upcoming()
+        .iter()
+        .all(|t| t.key.id().starts_with('a')));
+    assert_eq!(ga.value.queue.now_playing().unwrap().track.key.id(), "a0");
+    assert_eq!(ga.value.queue.upcoming().len(), 9);
+    assert_eq!(ga.value.queue.loop_mode(), LoopMode::Queue);
+    assert_eq!(ga.value.voice_channel_id, Some(ChannelId::new(77).unwrap()));
+    assert!(gc.value.queue.is_empty());
+    assert_eq!(gc.value.queue.loop_mode(), LoopMode::Off);
+    assert_eq!(gc.value.queue.volume(), Volume::default());
+    assert_eq!(gc.value.voice_channel_id, None);
+    assert_eq!(s.load_guild(guild(2003)).await.unwrap().version, 0);
+}
+
+async fn state_round_trips_every_field(b: StoreUnderTest) {
+    let g = guild(3001);
+    let updated = update_guild::<_, StoreError, _>(
+        b.store.as_ref(),
+        b.clock.as_ref(),
+        RetryPolicy::default(),
+        g,
+        |st| {
+            st.queue
+                .add_many(vec![track("r1"), track("r2"), track("r3")], Position::End)?;
+            st.queue.start(T0_MS - 5_000);
+            st.queue.seek(42_000, T0_MS - 1_000)?;
+            st.queue.pause(T0_MS)?;
+            st.queue.set_loop(LoopMode::Track);
+            st.queue.set_volume(Volume::parse(175).unwrap());
+            st.voice_channel_id = Some(ChannelId::new(11).unwrap());
+            st.text_channel_id = Some(ChannelId::new(12).unwrap());
+            st.np_message_id = Some(MessageId::new(13).unwrap());
+            st.marks.record("intent-1");
+            st.marks.vote_skip(UserId::new(14).unwrap());
+            Ok(())
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(updated.version, 1);
+    assert_eq!(updated.record.last_active_ms, T0_MS);
+    let loaded = b.store.load_guild(g).await.unwrap();
+    assert_eq!(loaded.version, 1);
+    assert_eq!(loaded.value, updated.record);
+    assert!(loaded.value.marks.has_applied("intent-1"));
+    assert_eq!(loaded.value.marks.skip_votes().len(), 1);
+    assert_eq!(
+        loaded
+            .value
+            .queue
+            .now_playing()
+            .unwrap()
+            .position_ms(T0_MS + 60_000),
+        43_000
+    );
+}
+
+async fn a_stale_version_is_a_conflict(b: StoreUnderTest) {
+    let g = guild(4001);
+    let fresh = b.store.load_guild(g).await.unwrap();
+    assert_eq!(b.store.save_guild(&fresh.value, 0).await.unwrap(), 1);
+    assert!(matches!(
+        b.store.save_guild(&fresh.value, 0).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        b.store.save_guild(&fresh.value, 5).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(b.store.save_guild(&fresh.value, 1).await.unwrap(), 2);
+    assert_eq!(b.store.load_guild(g).await.unwrap().version, 2);
+}
+
+async fn a_queue_over_the_cap_is_a_typed_error_and_writes_nothing(b: StoreUnderTest) {
+    let g = guild(5001);
+    let (s, k, p) = (b.store.as_ref(), b.clock.as_ref(), RetryPolicy::default());
+    let full: Vec<Track> = (0..QUEUE_CAP).map(|i| track(&format!("f{i}"))).collect();
+    update_guild::<_, StoreError, _>(s, k, p, g, |st| {
+        Ok(st.queue.add_many(full.clone(), Position::End)?)
+    })
+    .await
+    .unwrap();
+    let err = update_guild::<_, StoreError, _>(s, k, p, g, add(track("one-more")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Queue(QueueError::Full { cap: 500 })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("queue is full"), "{err}");
+    let loaded = s.load_guild(g).await.unwrap();
+    assert_eq!(loaded.version, 1);
+    assert_eq!(loaded.value.queue.len(), QUEUE_CAP);
+}
+
+async fn an_item_over_400kb_is_a_typed_error_and_writes_nothing(b: StoreUnderTest) {
+    let g = guild(6001);
+    // 250 tracks with 2 KB sources: legal tracks, far over DynamoDB's 400 KB item limit.
+    let padding = "p".repeat(1900);
+    let tracks: Vec<Track> = (0..250)
+        .map(|i| {
+            let key = TrackKey::new(Platform::Http, &format!("big{i}")).unwrap();
+            Track::new(
+                key,
+                "Big",
+                &format!("https://a.example/{i}/{padding}"),
+                user(5),
+            )
+            .unwrap()
+        })
+        .collect();
+    let err = update_guild::<_, StoreError, _>(
+        b.store.as_ref(),
+        b.clock.as_ref(),
+        RetryPolicy::default(),
+        g,
+        |st| Ok(st.queue.add_many(tracks.clone(), Position::End)?),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, StoreError::ItemTooLarge { limit } if limit == ITEM_MAX_BYTES),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("too large"), "{err}");
+    assert_eq!(b.store.load_guild(g).await.unwrap().version, 0);
+}
+
+async fn guild_state_expires_and_the_allowlist_does_not(b: StoreUnderTest) {
+    let g = guild(7001);
+    let s = b.store.as_ref();
+    s.allow(&AllowEntry {
+        guild_id: g,
+        approved_by: user(1),
+        approved_at_ms: T0_MS,
+        note: "friends".into(),
+    })
+    .await
+    .unwrap();
+    update_guild::<_, StoreError, _>(
+        s,
+        b.clock.as_ref(),
+        RetryPolicy::default(),
+        g,
+        add(track("e1")),
+    )
+    .await
+    .unwrap();
+
+    b.clock.set(T0_MS + 23 * HOUR_MS);
+    assert_eq!(
+        s.load_guild(g).await.unwrap().value.queue.len(),
+        1,
+        "alive within 24 h"
+    );
+
+    b.clock.set(T0_MS + 25 * HOUR_MS);
+    let expired = s.load_guild(g).await.unwrap();
+    assert!(
+        expired.value.queue.is_empty(),
+        "expired state reads as fresh"
+    );
+    assert_eq!(
+        expired.version, 1,
+        "but keeps its version, so the next write still conditions on it"
+    );
+    assert_eq!(
+        s.save_guild(&expired.value, expired.version).await.unwrap(),
+        2
+    );
+    assert!(s.is_allowed(g).await.unwrap());
+
+    b.clock.set(T0_MS + 1_000 * DAY_MS);
+    assert!(
+        s.is_allowed(g).await.unwrap(),
+        "the allowlist never expires"
+    );
+}
+
+async fn allowlist_add_list_revoke(b: StoreUnderTest) {
+    let s = b.store.as_ref();
+    assert!(s.list_allowed().await.unwrap().is_empty());
+    for (id, note) in [(9_000_000_000_000_000_002u64, "b"), (8_002, "a")] {
+        s.allow(&AllowEntry {
+            guild_id: guild(id),
+            approved_by: user(1),
+            approved_at_ms: T0_MS,
+            note: note.into(),
+        })
+        .await
+        .unwrap();
+    }
+    // Re-approving updates the entry rather than adding another.
+    s.allow(&AllowEntry {
+        guild_id: guild(8_002),
+        approved_by: user(2),
+        approved_at_ms: T0_MS + 1,
+        note: "again".into(),
+    })
+    .await
+    .unwrap();
+    let listed = s.list_allowed().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].guild_id, guild(8_002), "ordered numerically");
+    assert_eq!(
+        (listed[0].approved_by, listed[0].note.as_str()),
+        (user(2), "again")
+    );
+    assert!(s.is_allowed(guild(8_002)).await.unwrap());
+    assert!(!s.is_allowed(guild(8_003)).await.unwrap());
+    assert!(s.revoke(guild(8_002)).await.unwrap());
+    assert!(
+        !s.revoke(guild(8_002)).await.unwrap(),
+        "second revoke finds nothing"
+    );
+    assert!(!s.is_allowed(guild(8_002)).await.unwrap());
+    assert_eq!(s.list_allowed().await.unwrap().len(), 1);
+}
+
+async fn user_profiles_round_trip_and_expire(b: StoreUnderTest) {
+    let u = user(9001);
+    let (s, k, p) = (b.store.as_ref(), b.clock.as_ref(), RetryPolicy::default());
+    assert_eq!(s.load_user(u).await.unwrap().version, 0);
+    let updated = update_user::<_, StoreError, _>(s, k, p, u, |prof| {
+        prof.preferred_platform = Some(Platform::Spotify);
+        prof.linked
+            .insert(Platform::Spotify, SealedBlob(vec![1, 2, 3, 0, 255]));
+        prof.linked
+            .insert(Platform::Youtube, SealedBlob(vec![9; 64]));
+        prof.pending_auth = Some(PendingAuth {
+            platform: Platform::Youtube,
+            sealed: SealedBlob(vec![7; 40]),
+            expires_at_ms: T0_MS + 900_000,
+        });
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let loaded = s.load_user(u).await.unwrap();
+    assert_eq!(loaded.version, 1);
+    assert_eq!(loaded.value, updated.record);
+
+    // Unlinking one account removes just that one.
+    update_user::<_, StoreError, _>(s, k, p, u, |prof| {
+        prof.linked.remove(&Platform::Youtube);
+        prof.pending_auth = None;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let loaded = s.load_user(u).await.unwrap();
+    assert_eq!(loaded.version, 2);
+    assert_eq!(
+        loaded.value.linked.keys().copied().collect::<Vec<_>>(),
+        [Platform::Spotify]
+    );
+    assert_eq!(loaded.value.pending_auth, None);
+
+    b.clock.set(T0_MS + 31 * DAY_MS);
+    let expired = s.load_user(u).await.unwrap();
+    assert!(
+        expired.value.linked.is_empty(),
+        "a profile idle 30 days is gone"
+    );
+    assert_eq!(expired.version, 2);
+}
+
+async fn history_is_newest_first_per_guild_and_expires(b: StoreUnderTest) {
+    let s = b.store.as_ref();
+    let entry = |g: u64, at: u64, tag: &str| HistoryEntry {
+        guild_id: guild(g),
+        played_at_ms: at,
+        track_key: TrackKey::new(Platform::Youtube, tag).unwrap(),
+        requester: user(3),
+        title: format!("Song {tag}"),
+        artist: Some("Artist".into()),
+        source: format!("https://youtu.be/{tag}"),
+    };
+    for i in 0..5u64 {
+        s.record_play(&entry(10_001, T0_MS + i * 1000, &format!("h{i}")))
+            .await
+            .unwrap();
+    }
+    s.record_play(&entry(10_002, T0_MS, "other")).await.unwrap();
+    // Playing the same track again at a later time is a second entry.
+    s.record_play(&entry(10_001, T0_MS + 9_000, "h0"))
+        .await
+        .unwrap();
+
+    let recent = s.recent_plays(guild(10_001), 3).await.unwrap();
+    let tags: Vec<&str> = recent.iter().map(|h| h.track_key.id()).collect();
+    assert_eq!(tags, ["h0", "h4", "h3"]);
+    assert_eq!(recent[0], entry(10_001, T0_MS + 9_000, "h0"));
+    assert_eq!(s.recent_plays(guild(10_001), 100).await.unwrap().len(), 6);
+    assert_eq!(s.recent_plays(guild(10_002), 100).await.unwrap().len(), 1);
+    assert!(s.recent_plays(guild(10_003), 100).await.unwrap().is_empty());
+    assert!(s.recent_plays(guild(10_001), 0).await.unwrap().is_empty());
+
+    b.clock.set(T0_MS + 90 * DAY_MS + 4_500);
+    let left: Vec<String> = s
+        .recent_plays(guild(10_001), 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.track_key.id().to_owned())
+        .collect();
+    assert_eq!(left, ["h0"], "plays older than 90 days are gone");
+}
+
+async fn track_cache_round_trips_and_expires(b: StoreUnderTest) {
+    let s = b.store.as_ref();
+    let key = TrackKey::new(Platform::Spotify, "4uLU6hMCjMI75M1A2tKUQC").unwrap();
+    assert_eq!(s.cached_track(&key).await.unwrap(), None);
+    let cached = CachedTrack {
+        key: key.clone(),
+        title: "Never Gonna Give You Up".into(),
+        artist: Some("Rick Astley".into()),
+        duration_ms: Some(213_573),
+        thumbnail: None,
+        isrc: Some("GBARL9300135".into()),
+        resolved_source: "https://youtu.be/dQw4w9WgXcQ".into(),
+        cached_at_ms: T0_MS,
+    };
+    s.cache_track(&cached).await.unwrap();
+    assert_eq!(s.cached_track(&key).await.unwrap(), Some(cached));
+    b.clock.set(T0_MS + 7 * DAY_MS + 1_000);
+    assert_eq!(
+        s.cached_track(&key).await.unwrap(),
+        None,
+        "a resolution is cached 7 days"
+    );
+}
+
+async fn heartbeat_is_one_item_overwritten(b: StoreUnderTest) {
+    let s = b.store.as_ref();
+    assert_eq!(s.last_beat().await.unwrap(), None);
+    let mut hb = Heartbeat {
+        task_id: "task-1".into(),
+        started_at_ms: T0_MS,
+        last_beat_ms: T0_MS,
+        active_guilds: vec![guild(1), guild(2)],
+        identifies: vec![T0_MS - 1_000, T0_MS],
+    };
+    s.beat(&hb).await.unwrap();
+    hb.last_beat_ms += 15_000;
+    hb.active_guilds.pop();
+    s.beat(&hb).await.unwrap();
+    assert_eq!(s.last_beat().await.unwrap(), Some(hb.clone()));
+    b.clock.set(T0_MS + 365 * DAY_MS);
+    let last = s.last_beat().await.unwrap().unwrap();
+    assert!(
+        !last.is_fresh(b.clock.now_ms(), 45_000),
+        "an old beat is kept, and reads as stale"
+    );
+}
+
+/// Checks the TTL attributes under the adapter: present on guild state, absent on the
+/// allowlist entry.
+async fn ttl_is_on_state_and_not_on_the_allowlist(b: StoreUnderTest) {
+    let g = guild(12_001);
+    b.store
+        .allow(&AllowEntry {
+            guild_id: g,
+            approved_by: user(1),
+            approved_at_ms: T0_MS,
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    update_guild::<_, StoreError, _>(
+        b.store.as_ref(),
+        b.clock.as_ref(),
+        RetryPolicy::default(),
+        g,
+        add(track("ttl")),
+    )
+    .await
+    .unwrap();
+    let expected_ttl_ms = T0_MS + DAY_MS;
+    match &b.raw {
+        timmybot_tests::backends::RawStore::Dynamo { client, table } => {
+            use aws_sdk_dynamodb::types::AttributeValue;
+            let get = |sk: &'static str| {
+                client
+                    .get_item()
+                    .table_name(table)
+                    .key("pk", AttributeValue::S(format!("GUILD#{g}")))
+                    .key("sk", AttributeValue::S(sk.into()))
+                    .send()
+            };
+            let allow = get("ALLOW").await.unwrap().item.unwrap();
+            assert!(
+                !allow.contains_key("ttl"),
+                "allowlist item has a ttl: {allow:?}"
+            );
+            let state = get("STATE").await.unwrap().item.unwrap();
+            let ttl: u64 = state["ttl"].as_n().unwrap().parse().unwrap();
+            assert_eq!(
+                ttl,
+                expected_ttl_ms / 1000,
+                "ttl is epoch seconds, last_active + 24 h"
+            );
+            assert_eq!(state["version"].as_n().unwrap(), "1");
+        }
+        timmybot_tests::backends::RawStore::Sqlite { path, .. } => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let cols: Vec<String> = conn
+                .prepare("SELECT name FROM pragma_table_info('allowlist')")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(
+                !cols.iter().any(|c| c.contains("expires")),
+                "allowlist has an expiry column: {cols:?}"
+            );
+            let expires: i64 = conn
+                .query_row(
+                    "SELECT expires_at_ms FROM guild_state WHERE guild_id = ?1",
+                    [g.to_string()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(expires as u64, expected_ttl_ms);
+        }
+    }
+}
+
+async fn guild_settings_default_round_trip_and_never_expire(b: StoreUnderTest) {
+    use timmybot_domain::{GuildSettings, RoleId};
+    let s = b.store.as_ref();
+    let g = guild(13_001);
+    assert_eq!(s.guild_settings(g).await.unwrap(), GuildSettings::new(g));
+    let set = GuildSettings {
+        guild_id: g,
+        dj_role: Some(RoleId::new(44).unwrap()),
+        idle_timeout_secs: Some(300),
+        announce_channel: Some(ChannelId::new(45).unwrap()),
+    };
+    s.save_guild_settings(&set).await.unwrap();
+    assert_eq!(s.guild_settings(g).await.unwrap(), set);
+    let cleared = GuildSettings {
+        dj_role: None,
+        ..set.clone()
+    };
+    s.save_guild_settings(&cleared).await.unwrap();
+    assert_eq!(
+        s.guild_settings(g).await.unwrap(),
+        cleared,
+        "a cleared field stays cleared"
+    );
+    assert_eq!(
+        s.guild_settings(guild(13_002)).await.unwrap(),
+        GuildSettings::new(guild(13_002))
+    );
+    b.clock.set(T0_MS + 1_000 * DAY_MS);
+    assert_eq!(
+        s.guild_settings(g).await.unwrap(),
+        cleared,
+        "settings never expire"
+    );
+}
+
+macro_rules! contract {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test(timmybot_tests::backends::sqlite_store().await).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test(timmybot_tests::backends::dynamo_store().await).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    concurrent_adds_lose_nothing,
+    guilds_are_isolated,
+    state_round_trips_every_field,
+    a_stale_version_is_a_conflict,
+    a_queue_over_the_cap_is_a_typed_error_and_writes_nothing,
+    an_item_over_400kb_is_a_typed_error_and_writes_nothing,
+    guild_state_expires_and_the_allowlist_does_not,
+    allowlist_add_list_revoke,
+    user_profiles_round_trip_and_expire,
+    history_is_newest_first_per_guild_and_expires,
+    track_cache_round_trips_and_expires,
+    heartbeat_is_one_item_overwritten,
+    ttl_is_on_state_and_not_on_the_allowlist,
+    guild_settings_default_round_trip_and_never_expire,
+);
