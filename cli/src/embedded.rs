@@ -10,6 +10,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use timmybot_bus::local::LocalBus;
 use timmybot_bus::IntentBus;
+use timmybot_commands::adapters::RestMessenger;
 use timmybot_commands::ports::{LookupError, VoiceLookup};
 use timmybot_commands::{Core, Ports};
 use timmybot_config::WorkerSettings;
@@ -82,6 +83,7 @@ pub async fn run(
             bus: bus.clone(),
             clock,
             voice: Arc::new(GatewayVoiceLookup(states.clone())),
+            messenger: Arc::new(RestMessenger::new(http.clone())),
             worker: None,
         },
         config.owners,

@@ -6,7 +6,7 @@ use axum::Router;
 use timmybot_bus::ecs::EcsService;
 use timmybot_bus::sqs::SqsBus;
 use timmybot_bus::{IntentBus, WorkerService};
-use timmybot_commands::adapters::RestVoiceLookup;
+use timmybot_commands::adapters::{RestMessenger, RestVoiceLookup};
 use timmybot_commands::{Core, Ports};
 use timmybot_config::InteractionsSettings;
 use timmybot_domain::{Clock, SystemClock};
@@ -43,15 +43,16 @@ pub fn assemble(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Router> {
     let verifier = Verifier::from_hex(&settings.public_key)?;
-    let http = timmybot_discord::rest::client(
+    let http = Arc::new(timmybot_discord::rest::client(
         &settings.discord,
         timmybot_discord::rest::INTERACTION_TIMEOUT,
-    );
+    ));
     let ports = Ports {
         store: backends.store,
         bus: backends.bus,
         clock,
-        voice: Arc::new(RestVoiceLookup::new(http)),
+        voice: Arc::new(RestVoiceLookup::new(http.clone())),
+        messenger: Arc::new(RestMessenger::new(http)),
         worker: backends.worker,
     };
     let core = Core::new(ports, settings.owners, settings.discord.application_id);

@@ -113,6 +113,7 @@ async fn handler_table() {
         bus: bus.clone(),
         clock: clock.clone(),
         voice: Arc::new(InVoice),
+        messenger: Arc::new(timmybot_tests::fakes::Mailbox::default()),
         worker: None,
     };
     let core = Core::new(

@@ -8,8 +8,18 @@ async fn owners_manage_the_allowlist_from_discord() {
     // From inside the unlisted guild, with no `guild:` option: it approves this guild.
     let added = app.interact(&allowlist_add(10, Some(GUILD), OWNER)).await;
     assert_ephemeral(&added, &format!("Guild `{GUILD}` may now use TimmyBot"));
-    let items = app.items().await;
+    let (items, audit): (Vec<_>, Vec<_>) = app
+        .items()
+        .await
+        .into_iter()
+        .partition(|i| !i["pk"].as_s().unwrap().starts_with("AUDIT#"));
     assert_eq!(items.len(), 1);
+    assert_eq!(audit.len(), 1, "and the change is in the audit log");
+    assert_eq!(audit[0]["pk"].as_s().unwrap(), "AUDIT#BOT");
+    assert!(
+        audit[0].contains_key("ttl"),
+        "audit entries expire after a year"
+    );
     assert_eq!(items[0]["pk"].as_s().unwrap(), &format!("GUILD#{GUILD}"));
     assert_eq!(items[0]["sk"].as_s().unwrap(), "ALLOW");
     assert_eq!(items[0]["approved_by"].as_s().unwrap(), &OWNER.to_string());
@@ -66,7 +76,14 @@ async fn owners_manage_the_allowlist_from_discord() {
         ))
         .await;
     assert_ephemeral(&again, "was not on the allowlist");
-    assert_eq!(app.items().await.len(), 1);
+    // One allowlist entry left, and three audit records: two adds and a removal (the
+    // removal of nothing changed nothing, so it is not recorded).
+    let items = app.items().await;
+    let audit = items
+        .iter()
+        .filter(|i| i["pk"].as_s().unwrap() == "AUDIT#BOT")
+        .count();
+    assert_eq!((items.len() - audit, audit), (1, 3));
     assert_eq!(
         app.queued().await,
         0,

@@ -21,7 +21,7 @@ pub(crate) use twilight_model::id::Id;
 
 pub(crate) use timmybot_bus::ecs::EcsService;
 pub(crate) use timmybot_bus::sqs::SqsBus;
-pub(crate) use timmybot_commands::adapters::RestVoiceLookup;
+pub(crate) use timmybot_commands::adapters::{RestMessenger, RestVoiceLookup};
 pub(crate) use timmybot_commands::{Core, Ports, STARTING};
 pub(crate) use timmybot_config::{DiscordSettings, Source};
 pub(crate) use timmybot_domain::{
@@ -92,14 +92,16 @@ pub(crate) async fn spawn_app_limited(per_window: usize) -> TestApp {
     let (cluster, service) = (aws::unique("cluster"), aws::unique("worker"));
     aws::create_worker_service(&ecs, &cluster, &service).await;
     let discord = DiscordSettings::read(&Source::from_pairs(rest.env())).unwrap();
+    let http = Arc::new(timmybot_discord::rest::client(
+        &discord,
+        timmybot_discord::rest::INTERACTION_TIMEOUT,
+    ));
     let ports = Ports {
         store: store.clone(),
         bus,
         clock: clock.clone(),
-        voice: Arc::new(RestVoiceLookup::new(timmybot_discord::rest::client(
-            &discord,
-            timmybot_discord::rest::INTERACTION_TIMEOUT,
-        ))),
+        voice: Arc::new(RestVoiceLookup::new(http.clone())),
+        messenger: Arc::new(RestMessenger::new(http)),
         worker: Some(Arc::new(EcsService::new(
             aws_sdk_ecs::Client::new(&via),
             cluster.clone(),

@@ -120,7 +120,11 @@ async fn a_forged_or_bad_request_changes_nothing() {
     // The same body, correctly signed, does get through: the cases above failed on their flaw.
     let ok = app.send(di::raw_request(body, Some(&sig), Some(&ts))).await;
     assert_eq!(ok.0, StatusCode::OK);
-    assert_eq!(app.items().await.len(), 1);
+    assert_eq!(
+        app.items().await.len(),
+        2,
+        "the allowlist entry and its audit record"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,10 +135,14 @@ async fn an_unlisted_guild_or_a_dm_gets_the_request_access_message_and_nothing_e
         .await;
     assert_ephemeral(&in_guild, "isn't enabled on this server");
     assert_ephemeral(&in_guild, "self-hosted");
+    assert_eq!(
+        in_guild["data"]["components"][0]["components"][0]["custom_id"], "access:request",
+        "with a button to ask: {in_guild}"
+    );
     let in_dm = app
         .interact(&command(4, None, MEMBER, "queue", vec![]))
         .await;
-    assert_ephemeral(&in_dm, "isn't enabled on this server");
+    assert_ephemeral(&in_dm, "use its commands in a server");
     let button = app
         .interact(&di::button(5, Some(GUILD), MEMBER, "np:skip"))
         .await;
@@ -147,9 +155,12 @@ async fn an_unlisted_guild_or_a_dm_gets_the_request_access_message_and_nothing_e
     let sneaky = app.interact(&allowlist_add(7, Some(GUILD), MEMBER)).await;
     assert_ephemeral(&sneaky, "isn't enabled");
     app.assert_untouched("unlisted guild").await;
-    // The counter does see writes: an owner's approval is exactly one.
+    // The counter does see writes: an owner's approval is the entry and its audit record.
     app.interact(&allowlist_add(8, Some(GUILD), OWNER)).await;
-    assert_eq!(app.writes(), ["DynamoDB_20120810.PutItem"]);
+    assert_eq!(
+        app.writes(),
+        ["DynamoDB_20120810.PutItem", "DynamoDB_20120810.PutItem"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 //! harness starts on a free loopback port (`scripts/dev-setup` installs it).
 //!
 //! - The interactions endpoint as the Lambda wires it ([`app`]): [`gate`], [`allowlist`],
-//!   [`queue`], [`controls`], [`settings`].
+//!   [`queue`], [`controls`], [`settings`], [`access`].
 //! - The whole chain, through the fake Discord and the worker: [`chain`].
 //! - The stores and buses, one contract over both backends: [`store_contract`],
 //!   [`bus_contract`], [`dynamo_faults`], [`emulator`].
@@ -11,6 +11,7 @@
 
 mod app;
 
+mod access;
 mod allowlist;
 mod bus_contract;
 mod chain;

@@ -581,6 +581,91 @@ async fn guild_settings_default_round_trip_and_never_expire(b: StoreUnderTest) {
     );
 }
 
+async fn access_requests_are_one_pending_per_guild_and_lapse_after_a_week(b: StoreUnderTest) {
+    use timmybot_domain::AccessRequest;
+    let s = b.store.as_ref();
+    let (g, other) = (guild(14_001), guild(14_002));
+    let request = |g: GuildId, use_case: &str, at: u64| {
+        AccessRequest::new(g, "Club", user(9), None, use_case, "5", at).unwrap()
+    };
+    assert!(s.request_access(&request(g, "first", T0_MS)).await.unwrap());
+    assert!(
+        !s.request_access(&request(g, "second", T0_MS + 1))
+            .await
+            .unwrap(),
+        "a pending request is not replaced"
+    );
+    assert_eq!(
+        s.access_request(g).await.unwrap().unwrap().use_case,
+        "first"
+    );
+    b.clock.set(T0_MS + 10);
+    assert!(s
+        .request_access(&request(other, "other", T0_MS + 10))
+        .await
+        .unwrap());
+    let pending: Vec<_> = s
+        .pending_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.guild_id)
+        .collect();
+    assert_eq!(pending, [g, other], "oldest first");
+
+    let closed = s.close_request(g).await.unwrap().unwrap();
+    assert_eq!(closed.use_case, "first");
+    assert!(s.access_request(g).await.unwrap().is_none());
+    assert!(s.close_request(g).await.unwrap().is_none(), "closed once");
+
+    // A week later (DynamoDB's TTL is in whole seconds) the other request has lapsed: it
+    // reads as absent and may be made again.
+    b.clock.set(T0_MS + 10 + 7 * DAY_MS + 1_000);
+    assert!(s.access_request(other).await.unwrap().is_none());
+    assert!(s.pending_requests().await.unwrap().is_empty());
+    assert!(s
+        .request_access(&request(other, "again", T0_MS + 10 + 7 * DAY_MS + 1_000))
+        .await
+        .unwrap());
+    assert_eq!(
+        s.access_request(other).await.unwrap().unwrap().use_case,
+        "again"
+    );
+}
+
+async fn the_audit_log_is_newest_first_per_scope_and_kept_a_year(b: StoreUnderTest) {
+    use timmybot_domain::{AuditAction, AuditEntry, AuditOrigin, AuditScope};
+    let s = b.store.as_ref();
+    let g = guild(15_001);
+    let entry = |scope, at, action| {
+        AuditEntry::new(scope, at, Some(user(1)), action, AuditOrigin::Cli)
+            .on(g)
+            .with_detail("a note")
+    };
+    let first = entry(AuditScope::Bot, T0_MS, AuditAction::AllowlistAdd);
+    let second = entry(AuditScope::Bot, T0_MS + 5, AuditAction::AllowlistRemove);
+    let same_ms = entry(AuditScope::Bot, T0_MS + 5, AuditAction::AccessApproved);
+    let guilds = entry(
+        AuditScope::Guild(g),
+        T0_MS + 1,
+        AuditAction::SettingsChanged,
+    );
+    for e in [&first, &second, &same_ms, &guilds] {
+        s.audit(e).await.unwrap();
+    }
+    let bot = s.audit_log(AuditScope::Bot, 10).await.unwrap();
+    assert_eq!(bot.len(), 3, "scopes are apart");
+    assert_eq!(bot[2], first, "newest first, every field kept");
+    assert!(bot[..2].contains(&second) && bot[..2].contains(&same_ms));
+    assert_eq!(s.audit_log(AuditScope::Bot, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        s.audit_log(AuditScope::Guild(g), 10).await.unwrap(),
+        [guilds.clone()]
+    );
+    b.clock.set(T0_MS + 366 * DAY_MS);
+    assert!(s.audit_log(AuditScope::Bot, 10).await.unwrap().is_empty());
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -603,6 +688,8 @@ macro_rules! contract {
 }
 
 contract!(
+    access_requests_are_one_pending_per_guild_and_lapse_after_a_week,
+    the_audit_log_is_newest_first_per_scope_and_kept_a_year,
     concurrent_adds_lose_nothing,
     guilds_are_isolated,
     state_round_trips_every_field,

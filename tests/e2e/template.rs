@@ -260,6 +260,7 @@ async fn the_router_serves_every_template_route() {
         bus: Arc::new(LocalBus::new(Duration::from_secs(30))),
         clock,
         voice: Arc::new(NoVoice),
+        messenger: Arc::new(timmybot_tests::fakes::Mailbox::default()),
         worker: None,
     };
     let app = App {

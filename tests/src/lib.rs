@@ -3,6 +3,7 @@
 //! - [`aws`]: launches the AWS emulator (moto's server) and creates tables and queues in it.
 //! - [`backends`]: builds each store and bus adapter ready for a contract test.
 //! - [`chain`]: the whole chain on loopback: fake Discord, the interactions router, the worker.
+//! - [`fakes`]: stand-ins for the command core's ports.
 //! - [`faults`]: network faults on loopback (a proxy that loses responses).
 //! - [`http_files`]: a loopback file server that counts requests.
 //! - [`latency`]: the benches' latency table.
@@ -11,6 +12,7 @@
 pub mod aws;
 pub mod backends;
 pub mod chain;
+pub mod fakes;
 pub mod faults;
 pub mod http_files;
 pub mod latency;

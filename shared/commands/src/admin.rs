@@ -4,7 +4,9 @@ use twilight_model::http::interaction::InteractionResponse;
 
 use timmybot_discord::command::Allowlist;
 use timmybot_discord::reply::ephemeral;
-use timmybot_domain::{AllowEntry, GuildId, UserId};
+use timmybot_domain::{
+    AllowEntry, AuditAction, AuditEntry, AuditOrigin, AuditScope, GuildId, UserId,
+};
 use timmybot_store::StoreError;
 
 use crate::Core;
@@ -24,29 +26,79 @@ pub async fn allowlist(
             let Some(target) = guild.or(here) else {
                 return Ok(ephemeral(WHICH));
             };
+            let now = core.ports.clock.now_ms();
             core.ports
                 .store
-                .allow(&AllowEntry::new(
-                    target,
-                    owner,
-                    core.ports.clock.now_ms(),
-                    &note,
-                ))
+                .allow(&AllowEntry::new(target, owner, now, &note))
                 .await?;
+            // Adding a guild answers any request it had waiting; a read first spares the
+            // usual case a write.
+            if core.ports.store.access_request(target).await?.is_some() {
+                core.ports.store.close_request(target).await?;
+            }
+            core.audit(
+                AuditEntry::new(
+                    AuditScope::Bot,
+                    now,
+                    Some(owner),
+                    AuditAction::AllowlistAdd,
+                    AuditOrigin::Discord(here),
+                )
+                .on(target)
+                .with_detail(&note),
+            )
+            .await;
             Ok(ephemeral(format!("Guild `{target}` may now use TimmyBot.")))
         }
         Allowlist::Remove { guild } => {
             let Some(target) = guild.or(here) else {
                 return Ok(ephemeral(WHICH));
             };
-            Ok(ephemeral(if core.ports.store.revoke(target).await? {
-                format!("Guild `{target}` is no longer allowed.")
-            } else {
-                format!("Guild `{target}` was not on the allowlist.")
-            }))
+            if !core.ports.store.revoke(target).await? {
+                return Ok(ephemeral(format!(
+                    "Guild `{target}` was not on the allowlist."
+                )));
+            }
+            core.audit(
+                AuditEntry::new(
+                    AuditScope::Bot,
+                    core.ports.clock.now_ms(),
+                    Some(owner),
+                    AuditAction::AllowlistRemove,
+                    AuditOrigin::Discord(here),
+                )
+                .on(target),
+            )
+            .await;
+            Ok(ephemeral(format!("Guild `{target}` is no longer allowed.")))
         }
         Allowlist::List => list(core).await,
+        Allowlist::Requests => requests(core).await,
     }
+}
+
+async fn requests(core: &Core) -> Result<InteractionResponse, StoreError> {
+    let pending = core.ports.store.pending_requests().await?;
+    if pending.is_empty() {
+        return Ok(ephemeral("No server is waiting for a decision."));
+    }
+    let mut text = format!("{} server(s) waiting, oldest first:\n", pending.len());
+    for r in pending.iter().take(LIST_MAX) {
+        let name = if r.server_name.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", timmybot_discord::render::escape(&r.server_name))
+        };
+        text.push_str(&format!(
+            "• `{}`{name}, asked by <@{}> for {} listener(s): {}\n",
+            r.guild_id,
+            r.requested_by,
+            r.expected_listeners,
+            timmybot_discord::render::escape(&r.use_case)
+        ));
+    }
+    text.push_str("Approve with `/allowlist add guild:<id>`, or from the DM each owner got.");
+    Ok(ephemeral(text))
 }
 
 async fn list(core: &Core) -> Result<InteractionResponse, StoreError> {

@@ -7,13 +7,16 @@
 //!
 //! - [`fast`]: answered at once from the stored state (`/queue`, `/remove`, …).
 //! - [`playback`]: carried out by the voice worker, through one intent each.
-//! - [`admin`], [`settings`], [`autocomplete`]: the owners' allowlist, a guild's settings,
-//!   `/play` suggestions.
+//! - [`admin`], [`access`], [`audit`]: the owners' allowlist, access requests from unlisted
+//!   guilds, and the audit log.
+//! - [`settings`], [`autocomplete`]: a guild's settings, `/play` suggestions.
 //! - [`permissions`], [`ratelimit`]: who may do what, and how often.
 //! - [`ports`] and [`adapters`]: the voice-channel lookup, and its REST adapter.
 
+mod access;
 pub mod adapters;
 mod admin;
+mod audit;
 mod autocomplete;
 mod fast;
 pub mod permissions;
@@ -27,22 +30,24 @@ pub use playback::{AWAKE_WITHIN_MS, STARTING};
 use std::sync::Arc;
 
 use twilight_model::application::interaction::application_command::CommandData;
+use twilight_model::application::interaction::modal::ModalInteractionData;
 use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::http::interaction::InteractionResponse;
 
 use timmybot_bus::{BusError, IntentBus, WorkerService};
+use timmybot_discord::access::{self as access_ui, Decision};
 use timmybot_discord::command::{ArgError, Command};
 use timmybot_discord::ids::FromTwilight;
 use timmybot_discord::reply;
 use timmybot_discord::spec::{buttons, name};
 use timmybot_domain::{
-    ApplicationId, BotOwners, ChannelId, Clock, GuildId, IntentId, InteractionToken, QueueError,
-    ReplyTo, RetryPolicy, RoleId, UserId,
+    ApplicationId, AuditEntry, BotOwners, ChannelId, Clock, GuildId, IntentId, InteractionToken,
+    QueueError, ReplyTo, RetryPolicy, RoleId, UserId,
 };
 use timmybot_store::{SharedStore, StoreError};
 
 use permissions::{Member, NOT_DJ};
-use ports::{LookupError, VoiceLookup};
+use ports::{LookupError, Messenger, VoiceLookup};
 
 /// Who asked, where, and how to answer later: what every command needs besides its options.
 pub struct Ctx {
@@ -102,6 +107,8 @@ pub struct Ports {
     pub bus: Arc<dyn IntentBus>,
     pub clock: Arc<dyn Clock>,
     pub voice: Arc<dyn VoiceLookup>,
+    /// DMs to the owners, and answers in a channel.
+    pub messenger: Arc<dyn Messenger>,
     /// The worker's service, to wake it; `None` where nothing sleeps (the embedded bot).
     pub worker: Option<Arc<dyn WorkerService>>,
 }
@@ -157,6 +164,14 @@ impl Core {
         }
     }
 
+    /// Records `entry`. The change it describes has happened either way: a failed write is
+    /// logged, not reported to the user as a failed change.
+    async fn audit(&self, entry: AuditEntry) {
+        if let Err(e) = self.ports.store.audit(&entry).await {
+            tracing::error!(action = entry.action.as_str(), error = %e, "writing the audit log failed");
+        }
+    }
+
     fn is_dj(&self, ctx: &Ctx) -> bool {
         ctx.member.is_dj(ctx.dj_role)
     }
@@ -185,7 +200,9 @@ impl Core {
         let is_command = interaction.kind == InteractionType::ApplicationCommand;
 
         // Before anything reads the store: a flood costs nothing but this check.
-        let acts = is_command || interaction.kind == InteractionType::MessageComponent;
+        let acts = is_command
+            || interaction.kind == InteractionType::MessageComponent
+            || interaction.kind == InteractionType::ModalSubmit;
         if let (true, Some(user)) = (acts, user) {
             if let Err(wait_ms) = self.limiter.check(user, self.ports.clock.now_ms()) {
                 return Ok(reply::ephemeral(format!(
@@ -200,17 +217,29 @@ impl Core {
         // The one parse of the command's options. Its errors are shown only past the gate.
         let command = data.filter(|_| is_command).map(Command::parse);
 
-        // Owners manage the allowlist from anywhere, unlisted guilds and DMs included:
-        // otherwise no guild could ever be approved from Discord.
-        if let (Some(data), Some(owner)) = (data.filter(|_| is_command), user) {
-            if data.name == name::ALLOWLIST && self.owners.contains(owner) {
+        // Owners manage the allowlist, decide requests and read the audit log from anywhere,
+        // unlisted guilds and DMs included: otherwise no guild could ever be approved.
+        let owner = user.filter(|u| self.owners.contains(*u));
+        if let (Some(data), Some(owner)) = (data.filter(|_| is_command), owner) {
+            if data.name == name::ALLOWLIST || data.name == name::AUDIT {
                 return match command {
                     Some(Ok(Command::Allowlist(cmd))) => {
                         Ok(admin::allowlist(self, cmd, owner, guild).await?)
                     }
+                    Some(Ok(Command::Audit { guild: of })) => Ok(audit::show(self, of).await?),
                     Some(Err(e)) => Err(e.into()),
                     _ => Err(CommandError::Malformed(
-                        "allowlist parsed as another".into(),
+                        "an owners' command parsed as another".into(),
+                    )),
+                };
+            }
+        }
+        if let Some(InteractionData::MessageComponent(data)) = &interaction.data {
+            if let Some(decision) = Decision::parse(&data.custom_id) {
+                return match owner {
+                    Some(owner) => access::decide(self, decision, owner, guild).await,
+                    None => Ok(reply::ephemeral(
+                        "Only the bot's owners decide access requests.",
                     )),
                 };
             }
@@ -225,10 +254,7 @@ impl Core {
         let (Some(guild), Some(user), Some(member), true) =
             (guild, user, interaction.member.as_ref(), allowed)
         else {
-            return Ok(match interaction.kind {
-                InteractionType::ApplicationCommandAutocomplete => reply::no_choices(),
-                _ => reply::ephemeral(reply::REQUEST_ACCESS),
-            });
+            return self.unlisted(interaction, guild, user).await;
         };
 
         // Autocomplete runs on every keystroke: answer it before the settings read below.
@@ -266,6 +292,11 @@ impl Core {
             },
             (InteractionType::MessageComponent, Some(InteractionData::MessageComponent(data))) => {
                 let id = data.custom_id.as_str();
+                if id == access_ui::REQUEST_BUTTON {
+                    return Ok(reply::ephemeral(
+                        "TimmyBot is already enabled on this server.",
+                    ));
+                }
                 if let Some(page) = id.strip_prefix(buttons::QUEUE_PAGE) {
                     return fast::queue_page_button(self, guild, page).await;
                 }
@@ -285,11 +316,52 @@ impl Core {
         }
     }
 
+    /// An unlisted guild, or a DM: the request-access message, the form it opens, and the
+    /// form's one conditional write. Nothing else.
+    async fn unlisted(
+        &self,
+        interaction: &Interaction,
+        guild: Option<GuildId>,
+        user: Option<UserId>,
+    ) -> Result<InteractionResponse, CommandError> {
+        let channel = interaction
+            .channel
+            .as_ref()
+            .map(|c| ChannelId::from_twilight(c.id));
+        match (&interaction.kind, &interaction.data, guild, user) {
+            (InteractionType::ApplicationCommandAutocomplete, ..) => Ok(reply::no_choices()),
+            (
+                InteractionType::MessageComponent,
+                Some(InteractionData::MessageComponent(data)),
+                Some(guild),
+                Some(_),
+            ) if data.custom_id == access_ui::REQUEST_BUTTON => {
+                access::open_form(self, guild).await
+            }
+            (
+                InteractionType::ModalSubmit,
+                Some(InteractionData::ModalSubmit(data)),
+                Some(guild),
+                Some(user),
+            ) if data.custom_id == access_ui::FORM => {
+                let data: &ModalInteractionData = data;
+                access::submit(self, guild, user, channel, data).await
+            }
+            (_, _, None, _) => Ok(reply::ephemeral(
+                "TimmyBot plays music in servers: use its commands in a server it is enabled on.",
+            )),
+            _ => Ok(access_ui::request_access()),
+        }
+    }
+
     async fn run(&self, ctx: &Ctx, command: Command) -> Result<InteractionResponse, CommandError> {
         match command {
             Command::Settings(change) => settings::run(self, ctx, change).await,
             Command::Allowlist(_) => Ok(reply::ephemeral(
                 "Only the bot's owners can manage the allowlist.",
+            )),
+            Command::Audit { .. } => Ok(reply::ephemeral(
+                "Only the bot's owners can read the audit log.",
             )),
             Command::Queue { page } => fast::queue(self, ctx, page).await,
             Command::NowPlaying => fast::now_playing(self, ctx).await,

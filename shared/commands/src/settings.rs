@@ -4,7 +4,7 @@ use twilight_model::http::interaction::InteractionResponse;
 
 use timmybot_discord::command::SettingsChange;
 use timmybot_discord::reply;
-use timmybot_domain::GuildSettings;
+use timmybot_domain::{AuditAction, AuditEntry, AuditOrigin, AuditScope, GuildSettings};
 
 use crate::{CommandError, Core, Ctx};
 
@@ -38,8 +38,43 @@ pub async fn run(
     }
     if settings != before {
         store.save_guild_settings(&settings).await?;
+        core.audit(
+            AuditEntry::new(
+                AuditScope::Guild(ctx.guild),
+                core.ports.clock.now_ms(),
+                Some(ctx.member.user),
+                AuditAction::SettingsChanged,
+                AuditOrigin::Discord(Some(ctx.guild)),
+            )
+            .with_detail(&changes(&before, &settings)),
+        )
+        .await;
     }
     Ok(reply::ephemeral(describe(&settings, settings != before)))
+}
+
+/// What changed, in words, for the audit log.
+fn changes(before: &GuildSettings, after: &GuildSettings) -> String {
+    let mut out = Vec::new();
+    if before.dj_role != after.dj_role {
+        out.push(match after.dj_role {
+            Some(r) => format!("DJ role set to {r}"),
+            None => "DJ role cleared".to_owned(),
+        });
+    }
+    if before.idle_timeout_secs != after.idle_timeout_secs {
+        out.push(match after.idle_timeout_secs {
+            Some(s) => format!("idle timeout {} min", s / 60),
+            None => "idle timeout default".to_owned(),
+        });
+    }
+    if before.announce_channel != after.announce_channel {
+        out.push(match after.announce_channel {
+            Some(c) => format!("announce channel {c}"),
+            None => "announce channel cleared".to_owned(),
+        });
+    }
+    out.join("; ")
 }
 
 fn describe(s: &GuildSettings, changed: bool) -> String {

@@ -14,24 +14,44 @@ use crate::spec::{name, opt, IDLE_MINUTES};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Play { query: String, next: bool },
-    Queue { page: usize },
+    Play {
+        query: String,
+        next: bool,
+    },
+    Queue {
+        page: usize,
+    },
     NowPlaying,
     Skip,
     Stop,
     Pause,
     Resume,
-    Seek { position_ms: u64 },
-    Volume { volume: Volume },
-    Loop { mode: LoopMode },
+    Seek {
+        position_ms: u64,
+    },
+    Volume {
+        volume: Volume,
+    },
+    Loop {
+        mode: LoopMode,
+    },
     Shuffle,
-    Remove { position: usize },
-    Move { from: usize, to: usize },
+    Remove {
+        position: usize,
+    },
+    Move {
+        from: usize,
+        to: usize,
+    },
     Clear,
     Join,
     Leave,
     Settings(SettingsChange),
     Allowlist(Allowlist),
+    /// The audit log: of one guild, or (`None`) the bot's own.
+    Audit {
+        guild: Option<GuildId>,
+    },
 }
 
 /// `/settings`: what to change; nothing set means "show the settings".
@@ -55,6 +75,7 @@ pub enum Allowlist {
         guild: Option<GuildId>,
     },
     List,
+    Requests,
 }
 
 /// Why a command's options do not make a command. The text is shown to the user as it is.
@@ -134,6 +155,9 @@ impl Command {
             name::LEAVE => Self::Leave,
             name::SETTINGS => Self::Settings(settings(&a)?),
             name::ALLOWLIST => Self::Allowlist(allowlist(data.options.first())?),
+            name::AUDIT => Self::Audit {
+                guild: guild_id(&a)?,
+            },
             other => return Err(ArgError::Unknown(other.chars().take(32).collect())),
         })
     }
@@ -159,6 +183,7 @@ impl Command {
             Self::Leave => name::LEAVE,
             Self::Settings(_) => name::SETTINGS,
             Self::Allowlist(_) => name::ALLOWLIST,
+            Self::Audit { .. } => name::AUDIT,
         }
     }
 }
@@ -192,30 +217,38 @@ fn settings(a: &Args<'_>) -> Result<SettingsChange, ArgError> {
 
 fn allowlist(sub: Option<&CommandDataOption>) -> Result<Allowlist, ArgError> {
     let usage = || {
-        ArgError::Invalid("Use `/allowlist add`, `/allowlist remove` or `/allowlist list`.".into())
+        ArgError::Invalid(
+            "Use `/allowlist add`, `/allowlist remove`, `/allowlist list` or `/allowlist requests`."
+                .into(),
+        )
     };
     let sub = sub.ok_or_else(usage)?;
     let args = match &sub.value {
         CommandOptionValue::SubCommand(args) => Args(args.as_slice()),
         _ => return Err(usage()),
     };
-    let guild = || -> Result<Option<GuildId>, ArgError> {
-        args.string(opt::GUILD)
-            .map(|raw| {
-                GuildId::parse(raw.trim())
-                    .map_err(|e| ArgError::Invalid(format!("That is not a server id: {e}.")))
-            })
-            .transpose()
-    };
     Ok(match sub.name.as_str() {
         name::ADD => Allowlist::Add {
-            guild: guild()?,
+            guild: guild_id(&args)?,
             note: args.string(opt::NOTE).unwrap_or_default().to_owned(),
         },
-        name::REMOVE_GUILD => Allowlist::Remove { guild: guild()? },
+        name::REMOVE_GUILD => Allowlist::Remove {
+            guild: guild_id(&args)?,
+        },
         name::LIST => Allowlist::List,
+        name::REQUESTS => Allowlist::Requests,
         _ => return Err(usage()),
     })
+}
+
+/// The `guild` option: a server id, if given.
+fn guild_id(args: &Args<'_>) -> Result<Option<GuildId>, ArgError> {
+    args.string(opt::GUILD)
+        .map(|raw| {
+            GuildId::parse(raw.trim())
+                .map_err(|e| ArgError::Invalid(format!("That is not a server id: {e}.")))
+        })
+        .transpose()
 }
 
 /// A command's options, looked up by name.

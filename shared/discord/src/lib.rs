@@ -6,8 +6,10 @@
 //! - [`render`]: the queue and now-playing messages. Pure: state in, message out.
 //! - [`reply`]: interaction responses (ephemeral, visible, pong) and user-facing sentences.
 //! - [`rest`]: the one REST client builder.
+//! - [`access`]: the access request's button, form and owner DM.
 //! - [`ids`]: twilight ids to domain ids and back.
 
+pub mod access;
 pub mod command;
 pub mod ids;
 pub mod render;

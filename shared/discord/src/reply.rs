@@ -35,11 +35,6 @@ pub fn no_choices() -> InteractionResponse {
     }
 }
 
-pub const REQUEST_ACCESS: &str = "TimmyBot isn't enabled on this server yet. \
-Ask the bot's owner to approve it: they can run `/allowlist add` here. \
-Or run your own TimmyBot: it is free and self-hosted, with no AWS account needed \
-(`timmybot serve`).";
-
 pub const INTERNAL_ERROR: &str =
     "Something went wrong on our side, and nothing was changed. Please try again in a moment.";
 

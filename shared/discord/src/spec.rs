@@ -42,6 +42,8 @@ pub mod name {
     pub const ADD: &str = "add";
     pub const REMOVE_GUILD: &str = "remove";
     pub const LIST: &str = "list";
+    pub const REQUESTS: &str = "requests";
+    pub const AUDIT: &str = "audit";
 }
 
 /// Option names.
@@ -205,7 +207,19 @@ pub fn specs() -> Result<Vec<CommandSpec>, CommandValidationError> {
         .option(SubCommandBuilder::new(
             name::LIST,
             "Show every allowed server",
+        ))
+        .option(SubCommandBuilder::new(
+            name::REQUESTS,
+            "Show the servers waiting for a decision",
         )),
+        CommandBuilder::new(
+            name::AUDIT,
+            "Who changed what: the allowlist, access decisions, settings (bot owners only)",
+            CommandType::ChatInput,
+        )
+        .contexts([InteractionContextType::Guild, InteractionContextType::BotDm])
+        .default_member_permissions(Permissions::MANAGE_GUILD)
+        .option(guild_option()),
     ]
     .into_iter()
     .map(|c| c.validate().map(CommandBuilder::build))

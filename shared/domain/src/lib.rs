@@ -2,6 +2,7 @@
 //! keep, time as a port and the retry policy. Pure: no I/O, and no AWS, Discord or audio
 //! library, so every rule here is tested without any of them.
 
+pub mod access;
 pub mod clock;
 pub mod ids;
 pub mod intent;
@@ -14,6 +15,7 @@ pub mod track;
 #[cfg(test)]
 mod queue_props;
 
+pub use access::{AccessRequest, AuditAction, AuditEntry, AuditOrigin, AuditScope, RequestError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{ApplicationId, ChannelId, GuildId, IdError, MessageId, RoleId, UserId};
 pub use intent::{IntentError, IntentId, IntentKind, InteractionToken, PlaybackIntent, ReplyTo};

@@ -28,6 +28,10 @@ impl BotOwners {
         self.0.first().copied()
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = UserId> + '_ {
+        self.0.iter().copied()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -25,8 +25,8 @@ use async_trait::async_trait;
 
 use timmybot_domain::Clock;
 use timmybot_domain::{
-    AllowEntry, CachedTrack, GuildId, GuildSettings, GuildState, Heartbeat, HistoryEntry,
-    QueueError, TrackKey, UserId, UserProfile, Versioned,
+    AccessRequest, AllowEntry, AuditEntry, AuditScope, CachedTrack, GuildId, GuildSettings,
+    GuildState, Heartbeat, HistoryEntry, QueueError, TrackKey, UserId, UserProfile, Versioned,
 };
 use timmybot_domain::{Backoff, RetryPolicy};
 
@@ -109,9 +109,37 @@ pub trait HeartbeatStore: Send + Sync {
     async fn last_beat(&self) -> StoreResult<Option<Heartbeat>>;
 }
 
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Writes the request unless one for the guild is pending: an unlisted guild can cause
+    /// one write a week and no more. Returns whether it was written.
+    async fn request_access(&self, request: &AccessRequest) -> StoreResult<bool>;
+    /// The guild's pending request, if any.
+    async fn access_request(&self, guild: GuildId) -> StoreResult<Option<AccessRequest>>;
+    /// Every pending request, oldest first.
+    async fn pending_requests(&self) -> StoreResult<Vec<AccessRequest>>;
+    /// Removes the guild's request (it was decided); returns what it was.
+    async fn close_request(&self, guild: GuildId) -> StoreResult<Option<AccessRequest>>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// Up to `limit` unexpired entries of `scope`, newest first.
+    async fn audit_log(&self, scope: AuditScope, limit: usize) -> StoreResult<Vec<AuditEntry>>;
+}
+
 /// Everything the bot stores, as one object to pass around.
 pub trait Store:
-    GuildStore + AllowlistStore + SettingsStore + UserStore + HistoryStore + TrackCache + HeartbeatStore
+    GuildStore
+    + AllowlistStore
+    + SettingsStore
+    + UserStore
+    + HistoryStore
+    + TrackCache
+    + HeartbeatStore
+    + AccessStore
+    + AuditStore
 {
 }
 
@@ -123,6 +151,8 @@ impl<T> Store for T where
         + HistoryStore
         + TrackCache
         + HeartbeatStore
+        + AccessStore
+        + AuditStore
 {
 }
 

@@ -242,6 +242,47 @@ pub fn slash(
     i
 }
 
+/// The same interaction, made in text channel `channel`.
+pub fn in_channel(mut interaction: Interaction, channel: u64) -> Interaction {
+    let guild = interaction.guild_id.map(|g| g.to_string());
+    interaction.channel = Some(
+        serde_json::from_value(serde_json::json!({
+            "id": channel.to_string(), "type": 0, "guild_id": guild,
+        }))
+        .expect("a valid twilight-model text channel"),
+    );
+    interaction
+}
+
+/// A submitted form (modal) `custom_id`, its text fields as (field id, value).
+pub fn modal_submit(
+    id: u64,
+    guild: Option<u64>,
+    user_id: u64,
+    custom_id: &str,
+    fields: &[(&str, &str)],
+) -> Interaction {
+    let components = fields
+        .iter()
+        .enumerate()
+        .map(|(n, (field, value))| {
+            serde_json::json!({"type": 18, "id": n * 2 + 1, "component":
+                {"type": 4, "id": n * 2 + 2, "custom_id": field, "value": value}})
+        })
+        .collect::<Vec<_>>();
+    let data = serde_json::from_value(serde_json::json!({
+        "custom_id": custom_id, "components": components,
+    }))
+    .expect("a valid twilight-model modal submission");
+    interaction(
+        id,
+        InteractionType::ModalSubmit,
+        guild,
+        user_id,
+        Some(InteractionData::ModalSubmit(Box::new(data))),
+    )
+}
+
 /// Adds an integer option (such as `/volume percent`) to a command built by [`slash`].
 pub fn with_integer(mut interaction: Interaction, name: &str, value: i64) -> Interaction {
     if let Some(InteractionData::ApplicationCommand(data)) = interaction.data.as_mut() {

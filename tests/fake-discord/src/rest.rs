@@ -154,6 +154,10 @@ impl FakeRest {
                 "/api/v10/channels/{channel}/messages/{message}",
                 axum::routing::patch(edit_message),
             )
+            .route(
+                "/api/v10/users/@me/channels",
+                axum::routing::post(create_dm),
+            )
             .route("/api/v10/gateway/bot", get(gateway_bot))
             .fallback(unknown)
             .layer(axum::middleware::from_fn_with_state(fake.clone(), record))
@@ -441,6 +445,32 @@ async fn edit_message(
         .get_mut(&channel)
         .and_then(|msgs| msgs.iter_mut().find(|m| m.id == id));
     edit(found, &body, channel)
+}
+
+/// The DM channel with a user: the same user always gets the same channel.
+pub fn dm_channel_of(user: u64) -> u64 {
+    // Far from any id a test picks for a guild's channel.
+    user ^ (1 << 62)
+}
+
+async fn create_dm(Json(body): Json<serde_json::Value>) -> Response {
+    let Some(user) = body
+        .get("recipient_id")
+        .and_then(|r| r.as_str())
+        .and_then(|r| r.parse::<u64>().ok())
+    else {
+        return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+    };
+    Json(serde_json::json!({
+        "id": dm_channel_of(user).to_string(),
+        "type": 1,
+        "last_message_id": null,
+        "recipients": [{
+            "id": user.to_string(), "username": "member", "discriminator": "0",
+            "avatar": null, "global_name": null,
+        }],
+    }))
+    .into_response()
 }
 
 /// One shard. Clients with a proxy URL ignore the gateway URL.

@@ -489,6 +489,47 @@ impl timmybot_store::HeartbeatStore for NoCardIds {
     }
 }
 
+#[async_trait]
+impl timmybot_store::AccessStore for NoCardIds {
+    async fn request_access(
+        &self,
+        r: &timmybot_domain::AccessRequest,
+    ) -> timmybot_store::StoreResult<bool> {
+        self.0.request_access(r).await
+    }
+    async fn access_request(
+        &self,
+        g: GuildId,
+    ) -> timmybot_store::StoreResult<Option<timmybot_domain::AccessRequest>> {
+        self.0.access_request(g).await
+    }
+    async fn pending_requests(
+        &self,
+    ) -> timmybot_store::StoreResult<Vec<timmybot_domain::AccessRequest>> {
+        self.0.pending_requests().await
+    }
+    async fn close_request(
+        &self,
+        g: GuildId,
+    ) -> timmybot_store::StoreResult<Option<timmybot_domain::AccessRequest>> {
+        self.0.close_request(g).await
+    }
+}
+
+#[async_trait]
+impl timmybot_store::AuditStore for NoCardIds {
+    async fn audit(&self, e: &timmybot_domain::AuditEntry) -> timmybot_store::StoreResult<()> {
+        self.0.audit(e).await
+    }
+    async fn audit_log(
+        &self,
+        scope: timmybot_domain::AuditScope,
+        limit: usize,
+    ) -> timmybot_store::StoreResult<Vec<timmybot_domain::AuditEntry>> {
+        self.0.audit_log(scope, limit).await
+    }
+}
+
 /// What the code under test logs, as text, for as long as the guard lives. Thread-local:
 /// use it in a current-thread runtime, so the spawned tasks log on the same thread.
 #[derive(Clone, Default)]

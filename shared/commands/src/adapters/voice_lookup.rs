@@ -1,5 +1,7 @@
 //! Discord's REST API through twilight-http: "Get User Voice State".
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use twilight_http::api_error::ApiError;
 use twilight_http::error::ErrorType;
@@ -14,11 +16,11 @@ use crate::ports::{LookupError, VoiceLookup};
 const UNKNOWN_VOICE_STATE: u64 = 10065;
 
 pub struct RestVoiceLookup {
-    http: Client,
+    http: Arc<Client>,
 }
 
 impl RestVoiceLookup {
-    pub fn new(http: Client) -> Self {
+    pub fn new(http: Arc<Client>) -> Self {
         Self { http }
     }
 }

@@ -30,6 +30,7 @@ use timmybot_domain::{
 
 type Item = HashMap<String, AttributeValue>;
 
+mod access;
 mod items;
 
 const GUILD_PREFIX: &str = "GUILD#";

@@ -21,6 +21,7 @@ use timmybot_domain::{
     UserProfile, Versioned, Volume,
 };
 
+mod access;
 mod records;
 
 const SCHEMA_VERSION: i64 = 1;
@@ -90,6 +91,20 @@ CREATE TABLE IF NOT EXISTS track_cache (
     cached_at_ms     INTEGER NOT NULL,
     expires_at_ms    INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS access_requests (
+    guild_id         TEXT PRIMARY KEY,
+    body             TEXT NOT NULL,
+    requested_at_ms  INTEGER NOT NULL,
+    expires_at_ms    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    scope          TEXT NOT NULL,
+    at_ms          INTEGER NOT NULL,
+    id             TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    expires_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (scope, at_ms, id)
+);
 CREATE TABLE IF NOT EXISTS heartbeat (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
     task_id        TEXT NOT NULL,
@@ -101,7 +116,14 @@ CREATE TABLE IF NOT EXISTS heartbeat (
 ";
 
 /// Tables whose rows carry `expires_at_ms`. The allowlist is deliberately not among them.
-const EXPIRING_TABLES: [&str; 4] = ["guild_state", "users", "play_history", "track_cache"];
+const EXPIRING_TABLES: [&str; 6] = [
+    "guild_state",
+    "users",
+    "play_history",
+    "track_cache",
+    "access_requests",
+    "audit_log",
+];
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
