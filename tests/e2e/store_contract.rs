@@ -660,7 +660,7 @@ async fn the_audit_log_is_newest_first_per_scope_and_kept_a_year(b: StoreUnderTe
     assert_eq!(s.audit_log(AuditScope::Bot, 1).await.unwrap().len(), 1);
     assert_eq!(
         s.audit_log(AuditScope::Guild(g), 10).await.unwrap(),
-        [guilds.clone()]
+        [guilds]
     );
     b.clock.set(T0_MS + 366 * DAY_MS);
     assert!(s.audit_log(AuditScope::Bot, 10).await.unwrap().is_empty());
