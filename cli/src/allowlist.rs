@@ -1,4 +1,5 @@
-//! `timmybot allowlist add|remove|list`, against whichever store STORE names.
+//! `timmybot allowlist add|remove|list|requests`, against whichever store STORE names.
+//! Changes are recorded in the audit log, as from the command line.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -7,7 +8,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use timmybot_config::names::env;
 use timmybot_config::Source;
-use timmybot_domain::{AllowEntry, Clock, SystemClock};
+use timmybot_domain::{
+    AllowEntry, AuditAction, AuditEntry, AuditOrigin, AuditScope, Clock, SystemClock, UserId,
+};
 use timmybot_store::SharedStore;
 
 use crate::args::AllowlistCommand;
@@ -27,16 +30,60 @@ pub async fn run(cmd: AllowlistCommand, out: &mut impl Write) -> anyhow::Result<
                     )
                 })?,
             };
+            let now = clock.now_ms();
             store
-                .allow(&AllowEntry::new(add.guild, by, clock.now_ms(), &add.note))
+                .allow(&AllowEntry::new(add.guild, by, now, &add.note))
                 .await?;
+            if store.access_request(add.guild).await?.is_some() {
+                store.close_request(add.guild).await?;
+            }
+            let entry = AuditEntry::new(
+                AuditScope::Bot,
+                now,
+                Some(by),
+                AuditAction::AllowlistAdd,
+                AuditOrigin::Cli,
+            )
+            .on(add.guild)
+            .with_detail(&add.note);
+            store.audit(&entry).await?;
             writeln!(out, "allowed guild {}", add.guild)?;
         }
-        AllowlistCommand::Remove { guild } => {
+        AllowlistCommand::Remove { guild, by } => {
             if !store.revoke(guild).await? {
                 bail!("guild {guild} was not on the allowlist");
             }
+            let by: Option<UserId> = by.or(settings.owners()?.first());
+            let entry = AuditEntry::new(
+                AuditScope::Bot,
+                clock.now_ms(),
+                by,
+                AuditAction::AllowlistRemove,
+                AuditOrigin::Cli,
+            )
+            .on(guild);
+            store.audit(&entry).await?;
             writeln!(out, "removed guild {guild}")?;
+        }
+        AllowlistCommand::Requests => {
+            let pending = store.pending_requests().await?;
+            if pending.is_empty() {
+                writeln!(out, "no guild is waiting for a decision")?;
+            }
+            for r in pending {
+                writeln!(
+                    out,
+                    "{}\t{}\tasked by {} at {} for {} listener(s)\t{}",
+                    r.guild_id,
+                    r.server_name,
+                    r.requested_by,
+                    humantime::format_rfc3339_seconds(
+                        UNIX_EPOCH + Duration::from_millis(r.requested_at_ms)
+                    ),
+                    r.expected_listeners,
+                    r.use_case.replace('\n', " ")
+                )?;
+            }
         }
         AllowlistCommand::List => {
             let entries = store.list_allowed().await?;
@@ -58,7 +105,7 @@ pub async fn run(cmd: AllowlistCommand, out: &mut impl Write) -> anyhow::Result<
     Ok(())
 }
 
-async fn open_store(settings: &Source, clock: Arc<dyn Clock>) -> anyhow::Result<SharedStore> {
+pub async fn open_store(settings: &Source, clock: Arc<dyn Clock>) -> anyhow::Result<SharedStore> {
     let config = settings.store()?;
     timmybot_store::open(&config, clock)
         .await

@@ -26,6 +26,16 @@ pub enum Command {
     /// Manage the guilds the bot may serve. Uses STORE (sqlite:PATH or dynamodb + TABLE_NAME).
     #[command(subcommand)]
     Allowlist(AllowlistCommand),
+    /// Who changed what: allowlist changes and access decisions, or one guild's settings
+    /// changes, newest first. Uses STORE like `allowlist`.
+    Audit {
+        /// One guild's log; the bot's own log without it.
+        #[arg(long, value_parser = GuildId::parse)]
+        guild: Option<GuildId>,
+        /// How many entries at most.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Register the slash commands with Discord (DISCORD_TOKEN, DISCORD_APPLICATION_ID).
     RegisterCommands {
         /// Register in one guild only: instant, for testing. Global otherwise.
@@ -42,9 +52,14 @@ pub enum AllowlistCommand {
     Remove {
         #[arg(value_parser = GuildId::parse)]
         guild: GuildId,
+        /// Who removes it, for the audit log; defaults to the first of BOT_OWNER_IDS.
+        #[arg(long, value_parser = UserId::parse)]
+        by: Option<UserId>,
     },
     /// Show every allowed guild.
     List,
+    /// Show the guilds waiting for a decision (approve one with `add`).
+    Requests,
 }
 
 #[derive(Debug, Args)]

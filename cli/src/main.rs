@@ -2,6 +2,7 @@
 
 mod allowlist;
 mod args;
+mod audit;
 #[cfg(feature = "demo")]
 mod demo;
 mod embedded;
@@ -32,6 +33,9 @@ async fn main() -> ExitCode {
         #[cfg(feature = "demo")]
         args::Command::Demo(demo) => demo::run(demo).await,
         args::Command::Allowlist(cmd) => allowlist::run(cmd, &mut std::io::stdout()).await,
+        args::Command::Audit { guild, limit } => {
+            audit::run(guild, limit, &mut std::io::stdout()).await
+        }
         args::Command::RegisterCommands { guild } => {
             register::run(guild, &mut std::io::stdout()).await
         }

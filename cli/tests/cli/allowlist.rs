@@ -52,6 +52,70 @@ fn add_list_remove(envs: &[(&str, &str)]) {
         stdout(&timmybot(envs, &["allowlist", "list"])),
         "the allowlist is empty\n"
     );
+
+    // Both changes are in the audit log, newest first, as from the command line.
+    let audit = timmybot(envs, &["audit"]);
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    let lines: Vec<String> = stdout(&audit).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].contains("allowlist remove 81384788765712384\tby 42\tvia the command line"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("allowlist add 81384788765712384") && lines[1].ends_with("friends"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        stdout(&timmybot(envs, &["allowlist", "requests"])),
+        "no guild is waiting for a decision\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waiting_request_is_listed_and_adding_the_guild_answers_it() {
+    use std::sync::Arc;
+    use timmybot_domain::{AccessRequest, GuildId, SystemClock, UserId};
+    use timmybot_store::AccessStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tb.db");
+    let store = timmybot_store::sqlite::SqliteStore::open(&path, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let guild = GuildId::new(81_384_788_765_712_384).unwrap();
+    let request = AccessRequest::new(
+        guild,
+        "Night Owls",
+        UserId::new(9).unwrap(),
+        None,
+        "game nights",
+        "12",
+        now,
+    )
+    .unwrap();
+    assert!(store.request_access(&request).await.unwrap());
+    drop(store);
+    let envs = [
+        ("STORE", format!("sqlite:{}", path.display())),
+        ("BOT_OWNER_IDS", "42".into()),
+    ];
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let listed = tokio::task::block_in_place(|| timmybot(&envs, &["allowlist", "requests"]));
+    let text = stdout(&listed);
+    assert!(
+        text.starts_with("81384788765712384\tNight Owls\tasked by 9 at 20")
+            && text.contains("for 12 listener(s)\tgame nights"),
+        "{text}"
+    );
+    let added =
+        tokio::task::block_in_place(|| timmybot(&envs, &["allowlist", "add", "81384788765712384"]));
+    assert!(added.status.success(), "{}", stderr(&added));
+    let after = tokio::task::block_in_place(|| timmybot(&envs, &["allowlist", "requests"]));
+    assert_eq!(stdout(&after), "no guild is waiting for a decision\n");
 }
 
 #[test]
