@@ -101,6 +101,7 @@ pub async fn run(
         let app = router(Arc::new(App {
             verifier,
             core: core.clone(),
+            telemetry: Arc::new(timmybot_edge::telemetry::Silent),
         }));
         tracing::info!(%addr, "serving HTTP interactions");
         tokio::spawn(async move {

@@ -10,6 +10,7 @@ use timmybot_commands::adapters::{RestMessenger, RestVoiceLookup};
 use timmybot_commands::{Core, Ports};
 use timmybot_config::InteractionsSettings;
 use timmybot_domain::{Clock, SystemClock};
+use timmybot_edge::telemetry::Emf;
 use timmybot_edge::{router, App, Verifier};
 use timmybot_store::SharedStore;
 
@@ -59,5 +60,8 @@ pub fn assemble(
     Ok(router(Arc::new(App {
         verifier,
         core: Arc::new(core),
+        telemetry: Arc::new(Emf {
+            namespace: timmybot_edge::telemetry::NAMESPACE.into(),
+        }),
     })))
 }

@@ -261,6 +261,8 @@ fn intent_to_rtp(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> Durat
         retry: RetryPolicy::default(),
         idle_leave: Duration::from_secs(120),
         active: Mutex::new(Default::default()),
+        playing: Mutex::new(Default::default()),
+        metrics: Default::default(),
     });
     let guild = GuildId::new(1).expect("guild");
     let intent = PlaybackIntent::new(

@@ -117,6 +117,7 @@ pub(crate) async fn spawn_app_limited(per_window: usize) -> TestApp {
     let app = App {
         verifier: Verifier::from_hex(&di::public_key_hex()).unwrap(),
         core: Arc::new(core),
+        telemetry: Arc::new(timmybot_edge::telemetry::Silent),
     };
     TestApp {
         router: router(Arc::new(app)),

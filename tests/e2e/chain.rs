@@ -186,3 +186,67 @@ async fn the_bot_leaves_an_empty_channel_after_idle_leave() {
         .await;
     chain.stop_worker().await;
 }
+
+/// A metric's value in Prometheus text, or 0 when the series is absent.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_when_a_track_plays_and_when_one_fails() {
+    let g = guild(7);
+    let mut chain = spawn_chain(std::slice::from_ref(&g), "2m").await;
+    let before = chain.metrics().await;
+    assert_eq!(metric(&before, "timmybot_guilds_in_call"), 0.0, "{before}");
+    chain.join(&g);
+    chain.play(&g, 440.0).await;
+    chain.hears(&g, 440.0, "the tone").await;
+    let playing = chain.metrics().await;
+    assert_eq!(
+        metric(&playing, "timmybot_guilds_in_call"),
+        1.0,
+        "{playing}"
+    );
+    assert_eq!(
+        metric(&playing, "timmybot_streams_playing"),
+        1.0,
+        "{playing}"
+    );
+    assert_eq!(
+        metric(&playing, "timmybot_intents_consumed_total{kind=\"play\"}"),
+        1.0,
+        "{playing}"
+    );
+    assert!(
+        metric(&playing, "timmybot_mixer_tick_seconds") > 0.0,
+        "the mixer's tick is measured: {playing}"
+    );
+
+    // A file that is not audio fails to open: counted by its source.
+    std::fs::write(chain.music.join("corrupt.wav"), b"not a wav file at all").unwrap();
+    let (_, token) = chain
+        .command(&g, "play", &[("query", "local:corrupt.wav")], None)
+        .await;
+    chain
+        .discord
+        .rest
+        .fake
+        .wait_reply(&token, WAIT, |r| r.edits > 0)
+        .await;
+    chain.command(&g, "skip", &[], None).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = chain.metrics().await;
+        if metric(&text, "timmybot_track_failures_total{source=\"local\"}") >= 1.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no track failure counted: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    chain.stop_worker().await;
+}

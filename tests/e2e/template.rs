@@ -270,6 +270,7 @@ async fn the_router_serves_every_template_route() {
             BotOwners::default(),
             timmybot_domain::ApplicationId::new(1).unwrap(),
         )),
+        telemetry: Arc::new(timmybot_edge::telemetry::Silent),
     };
     let router = router(Arc::new(app));
     let status = |method: &str, path: &str| {

@@ -49,6 +49,10 @@ pub fn member(g: &FakeGuild) -> u64 {
 /// The whole chain, running: fake Discord, the interactions router, and the worker.
 pub struct Chain {
     pub discord: FakeDiscord,
+    /// Where the worker serves `/health`, `/stats` and `/metrics`.
+    pub health: std::net::SocketAddr,
+    /// The music folder `local:` plays from.
+    pub music: std::path::PathBuf,
     router: Router,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     worker: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -114,10 +118,14 @@ pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
     )
     .expect("the router");
 
-    // The worker, as its binary wires it, on the same table and queue.
+    // The worker, as its binary wires it, on the same table and queue. Its health port is
+    // picked here (a free one, released at once) so that tests can scrape it.
+    let health = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
     for (k, v) in [
         (env::MUSIC_DIR, music.path().display().to_string()),
-        (env::WORKER_HEALTH_ADDR, "127.0.0.1:0".into()),
+        (env::WORKER_HEALTH_ADDR, health.to_string()),
         (env::IDLE_LEAVE, idle_leave.into()),
         (env::SHARD_COUNT, "1".into()),
     ] {
@@ -140,6 +148,8 @@ pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
     wait_awake(clock.as_ref(), store_for_wait.as_ref()).await;
     Chain {
         discord,
+        health,
+        music: music.path().to_owned(),
         router,
         stop: Some(stop),
         worker,
@@ -166,6 +176,17 @@ async fn wait_awake(clock: &dyn Clock, store: &dyn timmybot_store::HeartbeatStor
 }
 
 impl Chain {
+    /// The worker's Prometheus text.
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://{}/metrics", self.health);
+        reqwest::get(&url)
+            .await
+            .expect("the worker serves /metrics")
+            .text()
+            .await
+            .expect("a text body")
+    }
+
     /// Sends a signed slash command, as Discord would; returns the response and the token.
     pub async fn command(
         &mut self,

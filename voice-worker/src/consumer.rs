@@ -65,10 +65,12 @@ impl Consumer {
         let now = self.players.deps().clock.now_ms();
         self.stats.last_intent_ms.store(now, Ordering::Relaxed);
         self.stats.received.fetch_add(1, Ordering::Relaxed);
+        let metrics = self.players.deps().metrics.clone();
         let intent = match delivery.intent {
             Ok(intent) => intent,
             Err(e) => {
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                metrics.intent_failed("malformed");
                 tracing::warn!(
                     error = %e,
                     receives = delivery.receive_count,
@@ -77,6 +79,8 @@ impl Consumer {
                 return;
             }
         };
+        let kind = intent.kind.name();
+        metrics.intent(kind);
         let player = self.players.get(intent.guild_id).await;
         let (done_tx, done_rx) = oneshot::channel();
         let guild = intent.guild_id;
@@ -116,6 +120,8 @@ impl Consumer {
                 if let Err(e) = bus.ack(&receipt).await {
                     tracing::warn!(%guild, intent = %id, error = %e, "ack failed; a redelivery will change nothing");
                 }
+            } else {
+                metrics.intent_failed(kind);
             }
             stats.in_flight.fetch_sub(1, Ordering::Relaxed);
         });

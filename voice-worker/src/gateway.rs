@@ -29,8 +29,13 @@ pub async fn run_shard(
     ready: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
     on_event: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+    metrics: Arc<crate::metrics::WorkerMetrics>,
 ) {
     let id = shard.id();
+    let latency = metrics
+        .gateway_latency_seconds
+        .get_or_create(&crate::metrics::ShardLabel { shard: id.number() })
+        .clone();
     loop {
         let item = tokio::select! {
             _ = stop.changed() => break,
@@ -48,6 +53,9 @@ pub async fn run_shard(
             tracing::info!(shard = %id, "gateway ready");
             ready.notify_waiters();
             ready.notify_one();
+        }
+        if let Some(average) = shard.latency().average() {
+            latency.set(average.as_secs_f64());
         }
         states.update(&event);
         songbird.process(&event).await;

@@ -1,5 +1,5 @@
-//! `GET /health` and `GET /stats` on a small local port, for the container health check and
-//! for operators. Nothing here is secret.
+//! `GET /health`, `GET /stats` and `GET /metrics` on a small local port, for the container
+//! health check, for operators and for Prometheus. Nothing here is secret.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -19,6 +19,8 @@ pub struct HealthState {
     pub players: Arc<Players>,
     pub stats: Arc<ConsumerStats>,
     pub started_at_ms: u64,
+    /// The worker's mixers, for their tick time; `None` where there are none (tests).
+    pub scheduler: Option<songbird::driver::Scheduler>,
 }
 
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -36,6 +38,7 @@ pub fn router(state: HealthState) -> Router {
     Router::new()
         .route(routes::HEALTH, get(|| async { "ok" }))
         .route(routes::STATS, get(stats))
+        .route(routes::METRICS, get(metrics))
         .with_state(state)
 }
 
@@ -50,6 +53,35 @@ async fn stats(State(s): State<HealthState>) -> Json<Stats> {
         uptime_secs: now.saturating_sub(s.started_at_ms) / 1000,
         rss_bytes: rss_bytes(),
     })
+}
+
+/// Prometheus text. The gauges that describe now are read at the scrape.
+async fn metrics(
+    State(s): State<HealthState>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    let deps = s.players.deps();
+    let m = &deps.metrics;
+    m.guilds_in_call
+        .set(i64::try_from(deps.active_guilds().len()).unwrap_or(i64::MAX));
+    m.streams_playing
+        .set(i64::try_from(deps.streams_playing()).unwrap_or(i64::MAX));
+    if let Some(scheduler) = &s.scheduler {
+        if let Ok(threads) = scheduler.worker_thread_stats().await {
+            let worst_ns = threads
+                .iter()
+                .map(|t| t.last_compute_cost_ns())
+                .max()
+                .unwrap_or(0);
+            m.mixer_tick_seconds.set(worst_ns as f64 / 1e9);
+        }
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        m.render(),
+    )
 }
 
 /// Resident set size in bytes (Linux), or 0.

@@ -19,6 +19,7 @@ pub mod gateway;
 pub mod health;
 pub mod identify;
 pub mod lifecycle;
+pub mod metrics;
 pub mod player;
 pub mod players;
 pub mod ports;

@@ -113,9 +113,8 @@ pub async fn run_with(
         .collect();
     // songbird's default scheduler is one per process, bound to the first runtime that uses
     // it; a worker's own keeps it on this runtime, so a worker can also run embedded.
-    let voice_config = songbird::Config::default().scheduler(songbird::driver::Scheduler::new(
-        songbird::driver::SchedulerConfig::default(),
-    ));
+    let scheduler = songbird::driver::Scheduler::new(songbird::driver::SchedulerConfig::default());
+    let voice_config = songbird::Config::default().scheduler(scheduler.clone());
     let songbird = Arc::new(Songbird::twilight_from_config(
         Arc::new(TwilightMap::new(senders)),
         settings.discord.application_id.to_twilight().cast(),
@@ -157,6 +156,7 @@ pub async fn run_with(
             ready.clone(),
             gateway_stop_rx.clone(),
             events.clone(),
+            worker.players.deps().metrics.clone(),
         ));
     }
     let listener = tokio::net::TcpListener::bind(settings.health_addr)
@@ -166,6 +166,7 @@ pub async fn run_with(
         players: worker.players.clone(),
         stats: worker.stats.clone(),
         started_at_ms: worker.lifecycle.started_at_ms,
+        scheduler: Some(scheduler),
     });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, health).await {

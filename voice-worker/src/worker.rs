@@ -77,6 +77,8 @@ impl Worker {
             retry: RetryPolicy::default(),
             idle_leave: settings.idle_leave,
             active: Mutex::new(Default::default()),
+            playing: Mutex::new(Default::default()),
+            metrics: Arc::new(crate::metrics::WorkerMetrics::default()),
         });
         let players = Players::new(deps);
         let stats = Arc::new(ConsumerStats::default());

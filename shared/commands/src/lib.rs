@@ -113,6 +113,15 @@ pub struct Ports {
     pub worker: Option<Arc<dyn WorkerService>>,
 }
 
+/// What an interaction was, once handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handled {
+    /// The command's registered name, or `autocomplete`, `button`, `form`, `ping`.
+    pub name: &'static str,
+    /// It failed on our side and the user was told so.
+    pub failed: bool,
+}
+
 pub struct Core {
     ports: Ports,
     owners: BotOwners,
@@ -153,15 +162,37 @@ impl Core {
     }
 
     pub async fn handle(&self, interaction: &Interaction) -> InteractionResponse {
-        match self.dispatch(interaction).await {
-            Ok(response) => response,
-            Err(CommandError::User(message)) => reply::ephemeral(message),
+        self.handle_observed(interaction).await.0
+    }
+
+    /// [`Core::handle`], and what it was (for metrics): the command's name or the kind of
+    /// interaction, and whether it failed on our side (a user's mistake is not a failure).
+    pub async fn handle_observed(
+        &self,
+        interaction: &Interaction,
+    ) -> (InteractionResponse, Handled) {
+        let name = match (&interaction.kind, &interaction.data) {
+            (InteractionType::ApplicationCommand, Some(InteractionData::ApplicationCommand(d))) => {
+                // Only names this bot registers: anything else would let a caller choose
+                // metric dimensions.
+                Command::parse(d).map_or("unknown", |c| c.name())
+            }
+            (InteractionType::ApplicationCommandAutocomplete, _) => "autocomplete",
+            (InteractionType::MessageComponent, _) => "button",
+            (InteractionType::ModalSubmit, _) => "form",
+            (InteractionType::Ping, _) => "ping",
+            _ => "other",
+        };
+        let (response, failed) = match self.dispatch(interaction).await {
+            Ok(response) => (response, false),
+            Err(CommandError::User(message)) => (reply::ephemeral(message), false),
             Err(err) => {
                 // The interaction's token never goes into a log line; its id is enough.
                 tracing::error!(interaction = %interaction.id, error = %err, "interaction failed");
-                reply::ephemeral(reply::INTERNAL_ERROR)
+                (reply::ephemeral(reply::INTERNAL_ERROR), true)
             }
-        }
+        };
+        (response, Handled { name, failed })
     }
 
     /// Records `entry`. The change it describes has happened either way: a failed write is

@@ -87,6 +87,8 @@ pub mod routes {
     pub const HEALTH: &str = "/health";
     /// The worker's counters (JSON).
     pub const STATS: &str = "/stats";
+    /// Prometheus text.
+    pub const METRICS: &str = "/metrics";
 }
 
 /// The single DynamoDB table's layout.

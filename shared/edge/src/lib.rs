@@ -4,8 +4,10 @@
 //! - [`verify`]: Discord's Ed25519 request signature.
 //! - [`routes`]: `POST /interactions` (checked, then handed to the command core) and
 //!   `GET /health`.
+//! - [`telemetry`]: what each interaction reports; CloudWatch EMF lines on Lambda.
 
 pub mod routes;
+pub mod telemetry;
 pub mod verify;
 
 pub use routes::{router, App};

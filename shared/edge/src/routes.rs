@@ -22,6 +22,7 @@ pub struct App {
     pub verifier: Verifier,
     /// Shared: embedded mode also answers gateway interactions with it.
     pub core: Arc<Core>,
+    pub telemetry: Arc<dyn crate::telemetry::Telemetry>,
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -66,7 +67,13 @@ async fn interactions(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
     let signature = header("x-signature-ed25519");
     let timestamp = header("x-signature-timestamp");
     match admit(&app.verifier, signature, timestamp, &body, now_secs) {
-        Ok(interaction) => Json(app.core.handle(&interaction).await).into_response(),
+        Ok(interaction) => {
+            let started = std::time::Instant::now();
+            let (response, handled) = app.core.handle_observed(&interaction).await;
+            app.telemetry
+                .interaction(handled, started.elapsed(), app.core.clock().now_ms());
+            Json(response).into_response()
+        }
         Err(Rejection::Unverified(err)) => {
             tracing::info!(reason = %err, "refused an unverified request");
             (StatusCode::UNAUTHORIZED, "invalid request signature").into_response()

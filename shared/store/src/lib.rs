@@ -165,6 +165,8 @@ pub struct Updated<R, T> {
     pub version: u64,
     /// What the change function returned.
     pub output: T,
+    /// Writes tried, the one that landed included: more than 1 means lost races.
+    pub attempts: u32,
 }
 
 /// A record kind that the update helpers can read and conditionally write.
@@ -262,6 +264,7 @@ where
                     record: value,
                     version,
                     output,
+                    attempts: backoff.attempts(),
                 })
             }
             Err(StoreError::Conflict) => match backoff.next_delay() {

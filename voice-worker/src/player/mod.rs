@@ -56,6 +56,9 @@ pub struct Deps {
     pub idle_leave: Duration,
     /// Guilds with a voice connection now.
     pub active: Mutex<HashSet<GuildId>>,
+    /// Guilds whose track plays now (not paused).
+    pub playing: Mutex<HashSet<GuildId>>,
+    pub metrics: Arc<crate::metrics::WorkerMetrics>,
 }
 
 impl Deps {
@@ -70,12 +73,25 @@ impl Deps {
     }
 
     fn set_active(&self, guild: GuildId, on: bool) {
-        if let Ok(mut s) = self.active.lock() {
-            if on {
-                s.insert(guild);
-            } else {
-                s.remove(&guild);
-            }
+        mark(&self.active, guild, on);
+    }
+
+    fn set_playing(&self, guild: GuildId, on: bool) {
+        mark(&self.playing, guild, on);
+    }
+
+    /// How many guilds play now.
+    pub fn streams_playing(&self) -> usize {
+        self.playing.lock().map(|s| s.len()).unwrap_or(0)
+    }
+}
+
+fn mark(set: &Mutex<HashSet<GuildId>>, guild: GuildId, on: bool) {
+    if let Ok(mut s) = set.lock() {
+        if on {
+            s.insert(guild);
+        } else {
+            s.remove(&guild);
         }
     }
 }
@@ -230,6 +246,7 @@ impl GuildPlayer {
             change,
         )
         .await?;
+        d.metrics.attempts(updated.attempts);
         self.state = Some(updated.record);
         Ok(updated.output)
     }
@@ -285,8 +302,14 @@ impl GuildPlayer {
         if let (Some(out), Some(state)) = (outcome, state) {
             match out.effect {
                 Effect::Sync => self.sync(&state).await,
-                Effect::Pause => self.each_track(|c| c.pause()),
-                Effect::Resume => self.each_current(|c| c.play()),
+                Effect::Pause => {
+                    self.each_track(|c| c.pause());
+                    self.deps.set_playing(self.guild, false);
+                }
+                Effect::Resume => {
+                    self.each_current(|c| c.play());
+                    self.deps.set_playing(self.guild, self.current.is_some());
+                }
                 Effect::Seek(ms) => self.each_current(|c| c.seek(Duration::from_millis(ms))),
                 Effect::Volume(gain) => self.each_track(|c| c.set_volume(gain)),
                 Effect::None => {}
@@ -324,6 +347,7 @@ impl GuildPlayer {
             }
         }
         self.deps.set_active(self.guild, false);
+        self.deps.set_playing(self.guild, false);
     }
 
     /// Makes the call match `st`: channel, track, pause and volume, and the preloaded next.
@@ -348,6 +372,7 @@ impl GuildPlayer {
         }
         let Some(np) = st.queue.now_playing() else {
             self.stop_all();
+            self.deps.set_playing(self.guild, false);
             return;
         };
         let seq = st.marks.play_seq();
@@ -374,6 +399,7 @@ impl GuildPlayer {
         } else {
             self.each_current(|c| c.play());
         }
+        self.deps.set_playing(self.guild, !np.paused);
         self.each_track(|c| c.set_volume(gain));
         self.preload(st).await;
     }
@@ -401,6 +427,7 @@ impl GuildPlayer {
             match &end {
                 TrackEnd::Finished => self.record_history(track, now).await,
                 TrackEnd::Failed(why) => {
+                    self.deps.metrics.track_failed(track.key.platform());
                     self.say(&state, &announce::could_not_play(track, why))
                         .await;
                 }
@@ -413,6 +440,8 @@ impl GuildPlayer {
 
     /// A track could not even be opened: tell the channel and move on.
     async fn failed(&mut self, st: &GuildState, track: &timmybot_domain::Track, why: &str) {
+        self.deps.metrics.track_failed(track.key.platform());
+        self.deps.set_playing(self.guild, false);
         self.say(st, &announce::could_not_play(track, why)).await;
         let seq = st.marks.play_seq();
         let now = self.now();

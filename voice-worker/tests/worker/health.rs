@@ -1,4 +1,4 @@
-//! `GET /health` and `GET /stats` over HTTP.
+//! `GET /health`, `GET /stats` and `GET /metrics` over HTTP.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +30,7 @@ async fn health_answers_and_stats_report_the_worker() {
         players: w.players.clone(),
         stats: w.stats.clone(),
         started_at_ms: 1_000_000,
+        scheduler: None,
     });
     clock.advance(90_000);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -52,4 +53,11 @@ async fn health_answers_and_stats_report_the_worker() {
         "RSS is read from /proc: {}",
         stats.rss_bytes
     );
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
+    assert!(metrics.status().is_success());
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("timmybot_guilds_in_call 0"), "{text}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
 }
