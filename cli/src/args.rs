@@ -36,6 +36,13 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Check a deployment: settings, the secret, the store, the queue, Discord, the clock and
+    /// the tools; each problem with its fix. Exits non-zero when anything fails.
+    Doctor {
+        /// The same checks as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Register the slash commands with Discord (DISCORD_TOKEN, DISCORD_APPLICATION_ID).
     RegisterCommands {
         /// Register in one guild only: instant, for testing. Global otherwise.

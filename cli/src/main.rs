@@ -5,6 +5,7 @@ mod args;
 mod audit;
 #[cfg(feature = "demo")]
 mod demo;
+mod doctor;
 mod embedded;
 mod register;
 mod serve;
@@ -33,6 +34,7 @@ async fn main() -> ExitCode {
         #[cfg(feature = "demo")]
         args::Command::Demo(demo) => demo::run(demo).await,
         args::Command::Allowlist(cmd) => allowlist::run(cmd, &mut std::io::stdout()).await,
+        args::Command::Doctor { json } => doctor::run(json, &mut std::io::stdout()).await,
         args::Command::Audit { guild, limit } => {
             audit::run(guild, limit, &mut std::io::stdout()).await
         }

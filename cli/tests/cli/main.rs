@@ -2,6 +2,7 @@
 
 mod allowlist;
 mod demo;
+mod doctor;
 mod register;
 mod serve;
 

@@ -42,6 +42,19 @@ impl EcsService {
         self
     }
 
+    /// Whether the service exists (and is not being deleted), for `timmybot doctor`.
+    pub async fn exists(&self) -> Result<bool, ServiceError> {
+        let out = self
+            .client
+            .describe_services()
+            .cluster(&self.cluster)
+            .services(&self.service)
+            .send()
+            .await
+            .map_err(|e| ServiceError::Backend(Box::new(AwsError::from_sdk(e))))?;
+        Ok(out.services().iter().any(|s| s.status() == Some("ACTIVE")))
+    }
+
     async fn update(&self, count: i32) -> Result<(), ServiceError> {
         self.client
             .update_service()

@@ -11,6 +11,13 @@ use super::{clamp_request, BusError, Delivery, IntentBus, Receipt};
 use timmybot_config::aws::AwsError;
 use timmybot_domain::PlaybackIntent;
 
+/// What a queue is: FIFO or not, and the ARN of its dead-letter queue if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueShape {
+    pub fifo: bool,
+    pub dead_letter: Option<String>,
+}
+
 pub struct SqsBus {
     client: Client,
     queue_url: String,
@@ -27,6 +34,30 @@ impl SqsBus {
     /// A client on `sdk` (from `timmybot_config::aws::load_config`).
     pub fn from_sdk(sdk: &timmybot_config::aws::SdkConfig, queue_url: impl Into<String>) -> Self {
         Self::new(Client::new(sdk), queue_url)
+    }
+
+    /// The queue's kind and dead-letter queue, for `timmybot doctor`.
+    pub async fn describe(&self) -> Result<QueueShape, BusError> {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let attrs = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .map_err(sdk_err)?
+            .attributes
+            .unwrap_or_default();
+        let fifo = attrs
+            .get(&QueueAttributeName::FifoQueue)
+            .is_some_and(|v| v == "true");
+        // The redrive policy is JSON naming the DLQ's ARN.
+        let dead_letter = attrs
+            .get(&QueueAttributeName::RedrivePolicy)
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+            .and_then(|p| p.get("deadLetterTargetArn")?.as_str().map(str::to_owned));
+        Ok(QueueShape { fifo, dead_letter })
     }
 
     pub fn queue_url(&self) -> &str {

@@ -109,6 +109,15 @@ impl Secrets {
         Ok(Self { values })
     }
 
+    /// How many settings the secret holds.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
     /// The secret's own value of `name`, ignoring the environment.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)

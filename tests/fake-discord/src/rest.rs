@@ -85,6 +85,12 @@ struct Inner {
     /// Channel -> messages the bot posted there.
     channels: HashMap<u64, Vec<Shown>>,
     next_id: u64,
+    /// The global commands as last overwritten.
+    global_commands: Option<serde_json::Value>,
+    /// How far the `Date` header is off true time, in seconds (a skewed clock to test).
+    date_skew_secs: i64,
+    /// The application `GET /applications/@me` names, when not the bot's own.
+    application_id: Option<u64>,
 }
 
 #[derive(Clone, Default)]
@@ -132,7 +138,7 @@ impl FakeRest {
             )
             .route(
                 "/api/v10/applications/{app}/commands",
-                put(overwrite_commands),
+                put(overwrite_commands).get(global_commands),
             )
             .route(
                 "/api/v10/applications/{app}/guilds/{guild}/commands",
@@ -159,8 +165,11 @@ impl FakeRest {
                 axum::routing::post(create_dm),
             )
             .route("/api/v10/gateway/bot", get(gateway_bot))
+            .route("/api/v10/users/@me", get(current_user))
+            .route("/api/v10/applications/@me", get(current_application))
             .fallback(unknown)
             .layer(axum::middleware::from_fn_with_state(fake.clone(), record))
+            .layer(axum::middleware::from_fn_with_state(fake.clone(), date))
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -170,6 +179,22 @@ impl FakeRest {
             let _ = axum::serve(listener, app).await;
         });
         RunningRest { addr, fake, task }
+    }
+
+    /// Sets the `Date` header `skew` seconds off true time.
+    pub fn skew_clock(&self, skew_secs: i64) {
+        self.lock().date_skew_secs = skew_secs;
+    }
+
+    /// Answers `GET /applications/@me` with `id` instead of the bot's own.
+    pub fn set_application_id(&self, id: u64) {
+        self.lock().application_id = Some(id);
+    }
+
+    fn application_id(&self) -> u64 {
+        self.lock()
+            .application_id
+            .unwrap_or(crate::FakeDiscord::BOT)
     }
 
     /// Puts `user` in voice channel `channel` of `guild`, or takes them out with `None`.
@@ -286,6 +311,102 @@ async fn record(
         .await
 }
 
+/// Discord dates every response; `timmybot doctor` checks its clock against it.
+async fn date(
+    State(fake): State<FakeRest>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let skew = fake.lock().date_skew_secs;
+    let mut response = next.run(request).await;
+    let now = std::time::SystemTime::now();
+    let at = if skew >= 0 {
+        now + std::time::Duration::from_secs(skew.unsigned_abs())
+    } else {
+        now - std::time::Duration::from_secs(skew.unsigned_abs())
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&httpdate(at)) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::DATE, value);
+    }
+    response
+}
+
+/// An HTTP date (RFC 9110's IMF-fixdate), as Discord's servers send it.
+fn httpdate(at: std::time::SystemTime) -> String {
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let month_name = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(month - 1) as usize];
+    format!("{weekday}, {day:02} {month_name} {year} {h:02}:{m:02}:{s:02} GMT")
+}
+
+/// Whether the request carries the bot's own token.
+fn authorized(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bot {}", crate::TOKEN))
+}
+
+fn unauthorized() -> Response {
+    error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized")
+}
+
+async fn current_user(headers: axum::http::HeaderMap) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    Json(serde_json::json!({
+        "id": crate::FakeDiscord::BOT.to_string(), "username": "TimmyBot",
+        "discriminator": "0", "avatar": null, "bot": true, "global_name": null,
+        "flags": 0, "mfa_enabled": false, "verified": true,
+    }))
+    .into_response()
+}
+
+async fn current_application(
+    State(fake): State<FakeRest>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    let id = fake.application_id();
+    Json(serde_json::json!({
+        "id": id.to_string(), "name": "TimmyBot", "icon": null, "description": "",
+        "bot_public": true, "bot_require_code_grant": false, "verify_key": "0",
+        "flags": 0, "team": null, "summary": "",
+    }))
+    .into_response()
+}
+
+async fn global_commands(State(fake): State<FakeRest>) -> Response {
+    Json(
+        fake.lock()
+            .global_commands
+            .clone()
+            .unwrap_or_else(|| serde_json::json!([])),
+    )
+    .into_response()
+}
+
 /// Discord's JSON error body.
 fn error(status: StatusCode, code: u64, message: &str) -> Response {
     (
@@ -329,6 +450,7 @@ async fn user_voice_state(
 
 /// Bulk overwrite: Discord answers with the commands as stored, ids added.
 async fn overwrite_commands(
+    State(fake): State<FakeRest>,
     Path(params): Path<Vec<(String, String)>>,
     Json(body): Json<serde_json::Value>,
 ) -> Response {
@@ -343,6 +465,9 @@ async fn overwrite_commands(
             c["application_id"] = serde_json::json!(app);
             c["version"] = serde_json::json!("1");
         }
+    }
+    if !params.iter().any(|(k, _)| k == "guild") {
+        fake.lock().global_commands = Some(stored.clone());
     }
     Json(stored).into_response()
 }

@@ -70,6 +70,14 @@ fn ttl_seconds(expires_at_ms: u64) -> u64 {
     expires_at_ms.div_ceil(1000)
 }
 
+/// What a table looks like: each key's (name, type), and the attribute TTL reads, if on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableShape {
+    pub partition_key: Option<(String, String)>,
+    pub sort_key: Option<(String, String)>,
+    pub ttl_attribute: Option<String>,
+}
+
 pub struct DynamoStore {
     client: Client,
     table: String,
@@ -85,8 +93,72 @@ impl DynamoStore {
         }
     }
 
+    /// A client on `sdk` (from `timmybot_config::aws::load_config`).
+    pub fn from_sdk(
+        sdk: &timmybot_config::aws::SdkConfig,
+        table: impl Into<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self::new(Client::new(sdk), table, clock)
+    }
+
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The table's key schema and TTL setting, for `timmybot doctor`.
+    pub async fn describe(&self) -> StoreResult<TableShape> {
+        use aws_sdk_dynamodb::types::{KeyType, TimeToLiveStatus};
+        let table = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(aws_err)?
+            .table
+            .ok_or_else(|| StoreError::Corrupt("DescribeTable returned no table".into()))?;
+        let types: HashMap<String, String> = table
+            .attribute_definitions()
+            .iter()
+            .map(|a| {
+                (
+                    a.attribute_name().to_owned(),
+                    a.attribute_type().as_str().to_owned(),
+                )
+            })
+            .collect();
+        let key = |kind: KeyType| {
+            table
+                .key_schema()
+                .iter()
+                .find(|k| *k.key_type() == kind)
+                .map(|k| {
+                    let name = k.attribute_name().to_owned();
+                    let ty = types.get(&name).cloned().unwrap_or_default();
+                    (name, ty)
+                })
+        };
+        let ttl = self
+            .client
+            .describe_time_to_live()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(aws_err)?
+            .time_to_live_description;
+        let ttl_attribute = ttl.as_ref().and_then(|t| {
+            let on = matches!(
+                t.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            );
+            on.then(|| t.attribute_name().map(str::to_owned)).flatten()
+        });
+        Ok(TableShape {
+            partition_key: key(KeyType::Hash),
+            sort_key: key(KeyType::Range),
+            ttl_attribute,
+        })
     }
 
     fn expired(&self, ttl: u64) -> bool {
