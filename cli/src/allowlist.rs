@@ -16,7 +16,7 @@ use timmybot_store::SharedStore;
 use crate::args::AllowlistCommand;
 
 pub async fn run(cmd: AllowlistCommand, out: &mut impl Write) -> anyhow::Result<()> {
-    let settings = Source::load().await?;
+    let settings = crate::settings().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open_store(&settings, clock.clone()).await?;
     match cmd {

@@ -4,11 +4,10 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use timmybot_config::Source;
 use timmybot_domain::{AuditScope, Clock, GuildId, SystemClock};
 
 pub async fn run(guild: Option<GuildId>, limit: usize, out: &mut impl Write) -> anyhow::Result<()> {
-    let settings = Source::load().await?;
+    let settings = crate::settings().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = crate::allowlist::open_store(&settings, clock).await?;
     let scope = guild.map_or(AuditScope::Bot, AuditScope::Guild);

@@ -14,6 +14,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Where the CLI's settings come from: the environment, then `./.env`, then the secret.
+async fn settings() -> Result<timmybot_config::Source, timmybot_config::ConfigError> {
+    timmybot_config::Source::load_with_dotenv(std::path::Path::new(DOTENV)).await
+}
+
+/// The `.env` file every command reads, in the working directory.
+const DOTENV: &str = ".env";
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = args::Cli::parse();

@@ -6,13 +6,13 @@ use anyhow::Context;
 use twilight_model::id::marker::ApplicationMarker;
 use twilight_model::id::Id;
 
-use timmybot_config::{DiscordSettings, Source};
+use timmybot_config::DiscordSettings;
 use timmybot_discord::ids::ToTwilight;
 use timmybot_discord::spec;
 use timmybot_domain::GuildId;
 
 pub async fn run(guild: Option<GuildId>, out: &mut impl Write) -> anyhow::Result<()> {
-    let discord = DiscordSettings::read(&Source::load().await?)?;
+    let discord = DiscordSettings::read(&crate::settings().await?)?;
     let http = timmybot_discord::rest::client(&discord, timmybot_discord::rest::DEFAULT_TIMEOUT);
     let registered = overwrite(&http, discord.application_id.to_twilight(), guild).await?;
     match guild {

@@ -47,7 +47,7 @@ fn verifier(src: &Source) -> anyhow::Result<Verifier> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = settings(&args, &Source::load().await?)?;
+    let config = settings(&args, &crate::settings().await?)?;
     print_banner(&config);
     crate::embedded::run(config, voice_worker::startup::shutdown_signal()).await
 }

@@ -33,7 +33,22 @@ const GET_A_TOKEN: &str = "Developer Portal → your application → Bot → Res
 README's \"Get a bot token\"";
 
 pub async fn run_all() -> Report {
-    let env_only = Source::environment();
+    let env_only = match Source::environment().with_dotenv(std::path::Path::new(crate::DOTENV)) {
+        Ok(src) => src,
+        Err(e) => {
+            let mut r = Report {
+                mode: "unknown: the .env file does not read",
+                checks: Vec::new(),
+            };
+            r.fail(
+                SETTINGS,
+                ".env",
+                e.to_string(),
+                "fix that line: KEY=VALUE, one a line",
+            );
+            return r;
+        }
+    };
     let aws = env_only.get(env::STORE).as_deref() == Some("dynamodb")
         || env_only.get(env::INTENT_QUEUE_URL).is_some();
     let mut r = Report {
@@ -63,6 +78,7 @@ pub async fn run_all() -> Report {
 fn origin(src: &Source, name: &str) -> &'static str {
     match src.origin(name) {
         Some(Origin::Environment) => "the environment",
+        Some(Origin::DotEnv) => "the .env file",
         Some(Origin::Secret) => "the secret",
         None => "nowhere",
     }

@@ -1,5 +1,6 @@
-//! `timmybot demo` on its own: it runs offline, prints the session, and the WAV it writes
-//! holds the first tone, then the second.
+//! The README's first command, `scripts/run`, on this machine: its install step (satisfied,
+//! so it does nothing), then the offline demo, which prints the session and writes a WAV
+//! holding the first tone, then the second. With a token in `./.env` it runs `serve`.
 
 use std::process::Command;
 
@@ -43,23 +44,31 @@ fn read_wav(path: &std::path::Path) -> (Vec<f32>, usize) {
     (samples, channels)
 }
 
-#[test]
-fn the_demo_plays_its_session_and_writes_the_tones_it_heard() {
-    let dir = tempfile::tempdir().unwrap();
-    let wav = dir.path().join("heard.wav");
-    // No network settings at all: the demo brings its own Discord.
-    let out = Command::new(env!("CARGO_BIN_EXE_timmybot"))
+/// `scripts/run` in `dir`, on the binary this test run built (`TIMMYBOT_BIN`, tests only).
+fn run_script(dir: &std::path::Path) -> std::process::Output {
+    Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/run"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TMPDIR", dir.path())
-        .current_dir(dir.path())
-        .args(["demo", "--out"])
-        .arg(&wav)
+        .env("TMPDIR", dir)
+        .env("TIMMYBOT_BIN", env!("CARGO_BIN_EXE_timmybot"))
+        .current_dir(dir)
         .output()
-        .expect("run timmybot demo");
+        .expect("run scripts/run")
+}
+
+#[test]
+fn the_first_command_plays_the_demo_and_writes_the_tones_it_heard() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("timmybot-demo.wav");
+    // No settings at all: the demo brings its own Discord.
+    let out = run_script(dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("no DISCORD_TOKEN") && stdout.contains("the offline demo"),
+        "{stdout}"
+    );
 
     // Each command, then the bot's reply as a person reads it (no markdown escapes).
     for expected in [
@@ -99,4 +108,26 @@ fn the_demo_plays_its_session_and_writes_the_tones_it_heard() {
         "the WAV opens with {first} Hz"
     );
     assert!((last - 660.0).abs() <= 10.0, "the WAV ends with {last} Hz");
+}
+
+#[test]
+fn with_a_token_in_dot_env_the_first_command_runs_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "DISCORD_TOKEN=not-a-real-token\nDISCORD_APPLICATION_ID=1100000000000000001\nBOT_OWNER_IDS=42\n",
+    )
+    .unwrap();
+    // There is no Discord here: serve starts, says so, and stops on the network.
+    let out = run_script(dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("TimmyBot: connecting to Discord as application 1100000000000000001"),
+        "{stderr}"
+    );
+    assert!(!out.status.success());
+    assert!(
+        !stderr.contains("not-a-real-token"),
+        "the token is shown: {stderr}"
+    );
 }

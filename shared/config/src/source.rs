@@ -41,6 +41,9 @@ pub enum ConfigError {
     Store(#[from] StoreConfigError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// The line itself is not shown: it may hold a token.
+    #[error("{path}: {why}")]
+    DotEnv { path: String, why: String },
 }
 
 impl ConfigError {
@@ -57,14 +60,17 @@ impl ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     Environment,
+    /// A `.env` file in the working directory.
+    DotEnv,
     Secret,
 }
 
 type EnvFn = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
-/// The environment, then the secret.
+/// The environment, then a `.env` file (the CLI reads one), then the secret.
 pub struct Source {
     env: EnvFn,
+    dotenv: HashMap<String, String>,
     secret: Secrets,
 }
 
@@ -79,16 +85,26 @@ impl fmt::Debug for Source {
 impl Source {
     /// The process environment, then the secret named by `SECRET_ID` (read once, now).
     pub async fn load() -> Result<Self, ConfigError> {
-        let env = Self::environment();
-        let id = env.get(env::SECRET_ID);
+        Self::environment().and_secret().await
+    }
+
+    /// The process environment, then the `.env` file at `dotenv` if there is one, then the
+    /// secret (whose `SECRET_ID` either may name).
+    pub async fn load_with_dotenv(dotenv: &std::path::Path) -> Result<Self, ConfigError> {
+        Self::environment().with_dotenv(dotenv)?.and_secret().await
+    }
+
+    async fn and_secret(self) -> Result<Self, ConfigError> {
+        let id = self.get(env::SECRET_ID);
         let secret = Secrets::load_named(id.as_deref()).await?;
-        Ok(env.with_secret(secret))
+        Ok(self.with_secret(secret))
     }
 
     /// The process environment alone.
     pub fn environment() -> Self {
         Self {
             env: Box::new(|name| std::env::var(name).ok()),
+            dotenv: HashMap::new(),
             secret: Secrets::default(),
         }
     }
@@ -103,8 +119,38 @@ impl Source {
             .collect();
         Self {
             env: Box::new(move |name| map.get(name).cloned()),
+            dotenv: HashMap::new(),
             secret: Secrets::default(),
         }
+    }
+
+    /// Consults the `.env` file at `path` after the environment, if there is one. A file
+    /// that does not parse is an error naming its line, never showing it.
+    pub fn with_dotenv(mut self, path: &std::path::Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let iter = match dotenvy::from_path_iter(path) {
+            Ok(iter) => iter,
+            Err(e) if e.not_found() => return Ok(self),
+            Err(_) => {
+                return Err(ConfigError::DotEnv {
+                    path: shown,
+                    why: "cannot be read".into(),
+                })
+            }
+        };
+        for item in iter {
+            let (key, value) = item.map_err(|e| ConfigError::DotEnv {
+                path: shown.clone(),
+                why: match e {
+                    dotenvy::Error::LineParse(_, at) => {
+                        format!("not KEY=VALUE near character {at}")
+                    }
+                    _ => "cannot be read".into(),
+                },
+            })?;
+            self.dotenv.insert(key, value);
+        }
+        Ok(self)
     }
 
     /// Consults `secret` after the environment.
@@ -128,6 +174,13 @@ impl Source {
         (self.env)(name)
             .and_then(clean)
             .map(|v| (v, Origin::Environment))
+            .or_else(|| {
+                self.dotenv
+                    .get(name)
+                    .cloned()
+                    .and_then(clean)
+                    .map(|v| (v, Origin::DotEnv))
+            })
             .or_else(|| {
                 self.secret
                     .get(name)
@@ -269,6 +322,36 @@ mod tests {
         assert!(Source::from_pairs([("DISCORD_APPLICATION_ID", "0")])
             .application_id()
             .is_err());
+    }
+
+    #[test]
+    fn a_dotenv_file_comes_after_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "# my bot\nDISCORD_TOKEN=from-file\nexport BOT_OWNER_IDS=\"42\"\nIDLE_LEAVE='3m'\n",
+        )
+        .unwrap();
+        let src = Source::from_pairs([("DISCORD_TOKEN", "from-env")])
+            .with_dotenv(&path)
+            .unwrap();
+        assert_eq!(src.get("DISCORD_TOKEN").as_deref(), Some("from-env"));
+        assert_eq!(src.get("BOT_OWNER_IDS").as_deref(), Some("42"));
+        assert_eq!(src.origin("BOT_OWNER_IDS"), Some(Origin::DotEnv));
+        assert_eq!(src.get("IDLE_LEAVE").as_deref(), Some("3m"));
+        // No file is no settings, not an error.
+        assert!(Source::from_pairs([("A", "1")])
+            .with_dotenv(&dir.path().join("missing"))
+            .is_ok());
+        // A broken line is named, never shown: it may be a token.
+        std::fs::write(&path, "DISCORD_TOKEN=ok\nthis is my-secret-token\n").unwrap();
+        let e = Source::environment()
+            .with_dotenv(&path)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains(".env") && !e.contains("my-secret-token"), "{e}");
     }
 
     #[test]
