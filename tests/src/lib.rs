@@ -4,6 +4,7 @@
 //! - [`backends`]: builds each store and bus adapter ready for a contract test.
 //! - [`chain`]: the whole chain on loopback: fake Discord, the interactions router, the worker.
 //! - [`fakes`]: stand-ins for the command core's ports.
+//! - [`deployment`]: a whole AWS deployment in moto and the fake Discord, for `doctor`.
 //! - [`faults`]: network faults on loopback (a proxy that loses responses).
 //! - [`http_files`]: a loopback file server that counts requests.
 //! - [`latency`]: the benches' latency table.
@@ -12,6 +13,7 @@
 pub mod aws;
 pub mod backends;
 pub mod chain;
+pub mod deployment;
 pub mod fakes;
 pub mod faults;
 pub mod http_files;
