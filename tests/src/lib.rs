@@ -7,6 +7,7 @@
 //! - [`deployment`]: a whole AWS deployment in moto and the fake Discord, for `doctor`.
 //! - [`faults`]: network faults on loopback (a proxy that loses responses).
 //! - [`http_files`]: a loopback file server that counts requests.
+//! - [`media`]: test media made in Rust (Ogg Opus at a chosen bitrate).
 //! - [`latency`]: the benches' latency table.
 //! - [`template`]: checks `template.yaml` against the names the code uses.
 
@@ -18,4 +19,5 @@ pub mod fakes;
 pub mod faults;
 pub mod http_files;
 pub mod latency;
+pub mod media;
 pub mod template;
