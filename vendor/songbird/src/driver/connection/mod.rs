@@ -13,6 +13,7 @@ use super::{
 };
 use crate::{
     constants::*,
+    events::context_data::DaveStatus,
     model::{
         payload::{Identify, Resume, SelectProtocol},
         Event as GatewayEvent,
@@ -36,6 +37,7 @@ pub(crate) struct Connection {
     pub(crate) info: ConnectionInfo,
     pub(crate) ssrc: u32,
     pub(crate) ws: Sender<WsMessage>,
+    pub(crate) dave: DaveStatus,
 }
 
 impl Connection {
@@ -190,6 +192,7 @@ impl Connection {
             init_cipher(&mut client, &info, chosen_crypto, &ws_msg_tx).await?;
         let dave_session = Arc::new(RwLock::new(dave_session));
         let dave_protocol_version = Arc::new(dave_protocol_version);
+        let dave = DaveStatus::new(dave_session.clone(), dave_protocol_version.clone());
 
         info!("Connected to: {}", info.endpoint);
 
@@ -278,6 +281,7 @@ impl Connection {
             info,
             ssrc,
             ws: ws_msg_tx,
+            dave,
         })
     }
 

@@ -199,6 +199,7 @@ async fn runner(mut config: Config, rx: Receiver<CoreMessage>, tx: Sender<CoreMe
                             CoreContext::DriverReconnect(InternalConnect {
                                 info: connection.info.clone(),
                                 ssrc: connection.ssrc,
+                                dave: connection.dave.clone(),
                             }),
                         )));
                     }
@@ -273,6 +274,7 @@ impl ConnectionRetryData {
                             CoreContext::DriverConnect(InternalConnect {
                                 info: connection.info.clone(),
                                 ssrc: connection.ssrc,
+                                dave: connection.dave.clone(),
                             }),
                         )));
                     },
@@ -281,6 +283,7 @@ impl ConnectionRetryData {
                             CoreContext::DriverReconnect(InternalConnect {
                                 info: connection.info.clone(),
                                 ssrc: connection.ssrc,
+                                dave: connection.dave.clone(),
                             }),
                         )));
                     },

@@ -5,6 +5,7 @@ use crate::ConnectionInfo;
 pub struct InternalConnect {
     pub info: ConnectionInfo,
     pub ssrc: u32,
+    pub dave: DaveStatus,
 }
 
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl<'a> From<&'a InternalConnect> for ConnectData<'a> {
             session_id: &val.info.session_id,
             server: &val.info.endpoint,
             ssrc: val.ssrc,
+            dave: &val.dave,
         }
     }
 }

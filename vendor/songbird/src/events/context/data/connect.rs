@@ -1,3 +1,4 @@
+use super::DaveStatus;
 use crate::id::*;
 
 /// Voice connection details gathered at setup/reinstantiation.
@@ -28,4 +29,6 @@ pub struct ConnectData<'a> {
     ///
     /// [RTP SSRC]: https://tools.ietf.org/html/rfc3550#section-3
     pub ssrc: u32,
+    /// This connection's DAVE (end-to-end encryption) state, live (TimmyBot patch).
+    pub dave: &'a DaveStatus,
 }

@@ -2,6 +2,7 @@
 //!
 //! [`EventContext`]: super::EventContext
 mod connect;
+mod dave;
 mod disconnect;
 #[cfg(feature = "receive")]
 mod rtcp;
@@ -13,6 +14,6 @@ mod voice;
 #[cfg(feature = "receive")]
 use bytes::Bytes;
 
-pub use self::{connect::*, disconnect::*};
+pub use self::{connect::*, dave::*, disconnect::*};
 #[cfg(feature = "receive")]
 pub use self::{rtcp::*, rtp::*, voice::*};
