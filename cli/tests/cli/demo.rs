@@ -1,5 +1,5 @@
-//! `timmybot demo` on its own: it runs offline, prints the session, and the WAV it writes
-//! holds the first tone, then the second.
+//! `timmybot demo` on its own: it runs offline, prints the session and the call's end-to-end
+//! encryption, and the WAV it writes holds the first tone, then the second.
 
 use std::process::Command;
 
@@ -72,6 +72,9 @@ fn the_demo_plays_its_session_and_writes_the_tones_it_heard() {
         "🔇 voice channel: silent",
         "TimmyBot │ ▶ Resumed.",
         "TimmyBot │ ⏹ Stopped",
+        // The call as a person's Discord client shows it: DAVE, through the fake's listener.
+        "  🔒 end-to-end encrypted (DAVE v1, epoch 1)",
+        "every frame end-to-end encrypted and decrypted by you",
     ] {
         assert!(
             stdout.contains(expected),
@@ -81,6 +84,19 @@ fn the_demo_plays_its_session_and_writes_the_tones_it_heard() {
     assert!(
         !stdout.contains("Slow down"),
         "paced like a person:\n{stdout}"
+    );
+    // Discord's voice privacy code: 30 digits in six groups of five.
+    let code = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("     voice privacy code: "))
+        .unwrap_or_else(|| panic!("no privacy code in:\n{stdout}"));
+    let groups: Vec<&str> = code.split(' ').collect();
+    assert!(
+        groups.len() == 6
+            && groups
+                .iter()
+                .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit())),
+        "{code:?}"
     );
 
     let (samples, channels) = read_wav(&wav);

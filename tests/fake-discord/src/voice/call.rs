@@ -95,6 +95,10 @@ pub struct DaveView {
     pub from_bot: Vec<u8>,
     /// Messages the server refused (a commit that lost its race, a malformed frame).
     pub refused: usize,
+    /// When the bot's handshake began (op 4 with version 1 sent) and when the group was ready
+    /// for it (its op 23): how long DAVE adds to a join.
+    pub handshake_started_at: Option<Instant>,
+    pub ready_at: Option<Instant>,
 }
 
 impl DaveView {
@@ -290,6 +294,8 @@ impl Call {
         self.view.protocol_version = version;
         self.view.to_bot.clear();
         self.view.from_bot.clear();
+        self.view.handshake_started_at = (version == DAVE_PROTOCOL_VERSION).then(Instant::now);
+        self.view.ready_at = None;
         self.bot = Some(BotLink {
             user,
             tx: Some(tx),
@@ -378,6 +384,7 @@ impl Call {
                         first_e2ee: None,
                         packets: 0,
                     });
+                    self.view.ready_at.get_or_insert_with(Instant::now);
                 }
             }
             // It threw its group away and starts again.

@@ -143,6 +143,11 @@ impl Heard {
         self.frames.iter().filter(|f| f.e2ee).count()
     }
 
+    /// When the first frame heard through DAVE decryption arrived.
+    pub fn first_e2ee_at(&self) -> Option<Instant> {
+        self.frames.iter().find(|f| f.e2ee).map(|f| f.at)
+    }
+
     pub fn first_audio_at(&self) -> Option<Instant> {
         self.frames.iter().find(|f| !f.silent).map(|f| f.at)
     }
