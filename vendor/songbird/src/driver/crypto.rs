@@ -318,9 +318,13 @@ impl From<&Cipher> for EncryptionAlgorithm {
     }
 }
 
+/// A transport cipher, keyed (public with the `internals` feature; TimmyBot patch: documented,
+/// since a path dependency is held to songbird's own `deny(missing_docs)`).
 #[derive(Clone)]
 pub enum Cipher {
+    /// `aead_xchacha20_poly1305_rtpsize`.
     XChaCha20Poly1305(XChaCha20Poly1305),
+    /// `aead_aes256_gcm_rtpsize`.
     Aes256Gcm(Box<Aes256Gcm>),
 }
 
