@@ -1,5 +1,6 @@
 //! The fake Discord voice server against songbird's real driver (no gateway): the handshake,
-//! both transport ciphers, DAVE end-to-end encryption with people coming and going, the
+//! both transport ciphers, DAVE end-to-end encryption with people coming and going (the old
+//! path without DAVE is tested once, through the whole chain, in tests/e2e/dave.rs), the
 //! silence-then-stop rule on pause, refusing unknown credentials, and keeping guilds apart.
 //! What the server hears is what a simulated member decrypted and decoded, so a broken
 //! handshake, cipher, DAVE group or SSRC mapping shows up as the wrong (or no) tone.
@@ -180,25 +181,6 @@ async fn playing(dave: DaveMode, guild: u64, secs: f32) -> (RunningVoice, Driver
     let mut driver = connected_driver(&server, guild).await;
     driver.play_input(Input::from(wav_tone(440.0, secs, 0.5)));
     (server, driver)
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn without_dave_the_old_path_is_heard_in_the_clear() {
-    const GUILD: u64 = 1101;
-    let (server, _driver) = playing(DaveMode::Off, GUILD, 2.0).await;
-    let heard = server
-        .wait_for(GUILD, WAIT, "25 frames of audio", |h| {
-            h.audio_frames() >= 25
-        })
-        .await;
-    assert_eq!(heard.sessions[0].dave_protocol_version, Some(0));
-    assert_eq!(heard.e2ee_frames(), 0, "{heard:?}");
-    assert_eq!(
-        heard.plaintext, 0,
-        "plain Opus is what version 0 means: {heard:?}"
-    );
-    assert!(heard.dave.to_bot.is_empty(), "{heard:?}");
-    assert_tone(&heard, 440.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
