@@ -1,6 +1,7 @@
 //! `timmybot demo`: the real bot, in embedded mode, against a fake Discord on this machine.
 //! A scripted session plays two generated tones, printing each command and the bot's reply
-//! as a person in the server would see them; what the voice channel heard goes to a WAV file.
+//! as a person in the server would see them, and the call's encryption as their Discord
+//! client shows it; what the voice channel heard goes to a WAV file.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -80,6 +81,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     s.command("play", &[("query", &format!("local:{}", FIRST.0))])
         .await?;
     s.listen_for(FIRST.1, Duration::from_secs(2)).await?;
+    s.show_encryption();
     s.command("play", &[("query", &format!("local:{}", SECOND.0))])
         .await?;
     s.command("queue", &[]).await?;
@@ -94,8 +96,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let heard = discord.voice.heard(GUILD);
     std::fs::write(&args.out, heard.to_wav())
         .with_context(|| format!("writing {}", args.out.display()))?;
+    let protection = if heard.e2ee_frames() == heard.audio_frames() && heard.e2ee_frames() > 0 {
+        "every frame end-to-end encrypted and decrypted by you"
+    } else {
+        "not all of it end-to-end encrypted"
+    };
     println!(
-        "\nWrote what the voice channel heard to {} ({:.1} s of audio, {} silence frames).",
+        "\nWrote what the voice channel heard to {} ({:.1} s of audio, {protection}; {} \
+         silence frames).",
         args.out.display(),
         heard.audio_frames() as f32 * 0.02,
         heard.silent_frames()
@@ -230,6 +238,27 @@ impl<'a> Script<'a> {
         Ok(())
     }
 
+    /// The call's encryption as your Discord client shows it: the lock, the DAVE version and
+    /// epoch, and the voice privacy code (the same for everyone in the call's group).
+    fn show_encryption(&self) {
+        let heard = self.discord.voice.heard(GUILD);
+        let you = heard.dave.listener(YOU);
+        let version = heard
+            .sessions
+            .last()
+            .and_then(|s| s.dave_protocol_version)
+            .unwrap_or(0);
+        match you.and_then(|l| l.epoch) {
+            Some(epoch) if version > 0 && heard.e2ee_frames() > 0 => {
+                println!("  🔒 end-to-end encrypted (DAVE v{version}, epoch {epoch})");
+                if let Some(code) = you.and_then(|l| l.privacy_code.as_deref()) {
+                    println!("     voice privacy code: {}", grouped(code));
+                }
+            }
+            _ => println!("  🔓 not end-to-end encrypted (transport encryption only)"),
+        }
+    }
+
     /// Waits for the packets to stop (songbird sends five silence frames first).
     async fn wait_quiet(&mut self) -> anyhow::Result<()> {
         let voice = &self.discord.voice;
@@ -248,6 +277,16 @@ impl<'a> Script<'a> {
         done("  🔇 voice channel: silent (no packets while paused)");
         Ok(())
     }
+}
+
+/// A code in groups of five digits, as Discord's client shows it.
+fn grouped(code: &str) -> String {
+    let digits: Vec<char> = code.chars().collect();
+    digits
+        .chunks(5)
+        .map(|g| g.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn print_message(who: &str, msg: &Shown) {
@@ -273,6 +312,14 @@ fn print_message(who: &str, msg: &Shown) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_show_in_groups_of_five() {
+        assert_eq!(
+            grouped("123456789012345678901234567890"),
+            "12345 67890 12345 67890 12345 67890"
+        );
+    }
 
     #[test]
     fn markdown_reads_as_discord_shows_it() {

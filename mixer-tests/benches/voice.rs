@@ -29,7 +29,7 @@ use timmybot_sources::{Guard, Sources, SourcesConfig};
 use timmybot_store::sqlite::SqliteStore;
 use voice_worker::player::{Deps, GuildPlayer, Job};
 use voice_worker::ports::{
-    Armed, Notifier, NotifyError, OnEnd, Presence, TrackControl, Voice, VoiceError,
+    Armed, Notifier, NotifyError, OnEnd, Presence, Protection, TrackControl, Voice, VoiceError,
 };
 
 const TICK: Duration = Duration::from_millis(20);
@@ -260,6 +260,7 @@ fn intent_to_rtp(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> Durat
         sources,
         retry: RetryPolicy::default(),
         idle_leave: Duration::from_secs(120),
+        dave_within: Duration::from_secs(10),
         active: Mutex::new(Default::default()),
         playing: Mutex::new(Default::default()),
         metrics: Default::default(),
@@ -379,6 +380,9 @@ impl Armed for MockArmed {
 impl Voice for MockVoice {
     async fn join(&self, _: GuildId, _: ChannelId) -> Result<(), VoiceError> {
         Ok(())
+    }
+    async fn protection(&self, _: GuildId, _: Duration) -> Result<Protection, VoiceError> {
+        Ok(Protection::TransportOnly)
     }
     async fn leave(&self, _: GuildId) -> Result<(), VoiceError> {
         Ok(())

@@ -1,6 +1,8 @@
 //! End to end, offline: a signed `/play` reaches the interactions router (DynamoDB and SQS on
 //! moto), becomes an intent, the voice worker takes it, joins through the fake gateway,
-//! connects to the fake voice server over TLS, and the voice server hears the tone.
+//! connects to the fake voice server over TLS, completes the DAVE handshake with the member
+//! in the channel, and that member decrypts and hears the tone. `hears` and `stop_worker`
+//! fail any test in which a frame came without DAVE after the group was ready.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,19 @@ async fn a_signed_play_is_heard_at_the_voice_server() {
     let session = &heard.sessions[0];
     assert!(session.mode.is_some(), "a mode was selected");
     assert!(session.first_rtp_at.is_some());
+    // DAVE v1, with the member who asked already in the channel: their commit won, and the
+    // bot was welcomed into the group (op 30) before it played a frame.
+    assert_eq!(session.dave_protocol_version, Some(1));
+    assert_eq!(heard.dave.to_bot, [11, 25, 27, 30, 22], "{heard:?}");
+    assert_eq!(
+        heard.dave.members,
+        [member(&g), timmybot_fake_discord::FakeDiscord::BOT]
+    );
+    assert_eq!(heard.e2ee_frames(), heard.audio_frames(), "{heard:?}");
+    assert_eq!(
+        heard.plaintext, 0,
+        "the worker waited for the keys: {heard:?}"
+    );
     assert_eq!(
         chain.discord.gateway.bot_channel(g.id),
         Some(g.voice_channels[0]),

@@ -4,7 +4,8 @@
 //!
 //! - The interactions endpoint as the Lambda wires it ([`app`]): [`gate`], [`allowlist`],
 //!   [`queue`], [`controls`], [`settings`], [`access`].
-//! - The whole chain, through the fake Discord and the worker: [`chain`].
+//! - The whole chain, through the fake Discord and the worker: [`chain`], and DAVE end-to-end
+//!   encryption with people coming and going and handshakes that fail: [`dave`].
 //! - The stores and buses, one contract over both backends: [`store_contract`],
 //!   [`bus_contract`], [`dynamo_faults`], [`emulator`].
 //! - Sources: [`spotify`], [`ssrf`]. Configuration: [`secrets`], [`template`].
@@ -16,6 +17,7 @@ mod allowlist;
 mod bus_contract;
 mod chain;
 mod controls;
+mod dave;
 mod dynamo_faults;
 mod emulator;
 mod gate;

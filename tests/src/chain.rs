@@ -1,6 +1,10 @@
 //! The whole chain on loopback, for end-to-end tests and latency benches: the fake Discord,
 //! the interactions router (as the Lambda wires it, on moto's DynamoDB and SQS) and the voice
 //! worker (as its binary wires it, on the same table and queue).
+//!
+//! The voice server runs DAVE v1 unless a test asks otherwise, and [`Chain::hears`] and
+//! [`Chain::stop_worker`] fail the test if any frame after a call's DAVE group was ready came
+//! without end-to-end encryption.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +27,7 @@ use crate::aws;
 use timmybot_fake_discord::audio::{dominant_frequency, wav_tone};
 use timmybot_fake_discord::gateway::FakeGuild;
 use timmybot_fake_discord::interactions::{self as di, slash, with_integer};
-use timmybot_fake_discord::voice::Heard;
+use timmybot_fake_discord::voice::{DaveMode, Heard};
 use timmybot_fake_discord::FakeDiscord;
 
 pub const USER: u64 = 1_500_000_000_000_000_001;
@@ -53,6 +57,9 @@ pub struct Chain {
     pub health: std::net::SocketAddr,
     /// The music folder `local:` plays from.
     pub music: std::path::PathBuf,
+    /// What the voice server does about DAVE.
+    pub dave: DaveMode,
+    guilds: Vec<u64>,
     router: Router,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     worker: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -63,7 +70,13 @@ pub struct Chain {
 /// Tones the tests play, by name: `local:tone-440.wav` and so on.
 pub const TONES: [f32; 3] = [440.0, 660.0, 880.0];
 
+/// The chain, with the voice server running DAVE v1 as Discord does.
 pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
+    spawn_chain_with(guilds, idle_leave, DaveMode::default()).await
+}
+
+/// The chain, with the voice server's DAVE as `dave` says.
+pub async fn spawn_chain_with(guilds: &[FakeGuild], idle_leave: &str, dave: DaveMode) -> Chain {
     let music = tempfile::tempdir().expect("a scratch folder");
     for f in TONES {
         std::fs::write(
@@ -72,7 +85,7 @@ pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
         )
         .expect("write a tone");
     }
-    let discord = FakeDiscord::start(guilds.to_vec()).await;
+    let discord = FakeDiscord::start_with(guilds.to_vec(), dave).await;
     let config = aws::shared().sdk_config().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&config);
     let table = aws::unique("e2e");
@@ -150,6 +163,8 @@ pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
         discord,
         health,
         music: music.path().to_owned(),
+        dave,
+        guilds: guilds.iter().map(|g| g.id).collect(),
         router,
         stop: Some(stop),
         worker,
@@ -231,16 +246,25 @@ impl Chain {
             .set_voice(g.id, member(g), Some(g.voice_channels[0]));
     }
 
+    /// Waits until the voice channel hears `freq`: with DAVE, through a member's decryption
+    /// (a plain frame is never heard). Fails on any plaintext frame after the group was ready.
     pub async fn hears(&self, g: &FakeGuild, freq: f32, what: &str) -> Heard {
-        self.discord
+        let dave = self.dave != DaveMode::Off;
+        let heard = self
+            .discord
             .voice
             .wait_for(g.id, WAIT, what, |h| {
-                h.audio_frames() >= 10 && (dominant_frequency(&h.last_ms(200)) - freq).abs() <= 10.0
+                h.audio_frames() >= 10
+                    && (!dave || h.e2ee_frames() >= 10)
+                    && (dominant_frequency(&h.last_ms(200)) - freq).abs() <= 10.0
             })
-            .await
+            .await;
+        assert_no_plaintext_after_ready(&heard);
+        heard
     }
 
-    /// Stops the worker as SIGTERM would, and waits for its drain.
+    /// Stops the worker as SIGTERM would, and waits for its drain. Every guild's call must
+    /// have stayed end-to-end encrypted once its group was ready.
     pub async fn stop_worker(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -250,5 +274,17 @@ impl Chain {
             .expect("the worker drains within 30 s")
             .expect("the worker task")
             .expect("the worker runs cleanly");
+        for guild in &self.guilds {
+            assert_no_plaintext_after_ready(&self.discord.voice.heard(*guild));
+        }
     }
+}
+
+/// A non-silent frame without DAVE after the call's group was ready is audio that Discord's
+/// clients drop: the DAVE path is broken.
+pub fn assert_no_plaintext_after_ready(heard: &Heard) {
+    assert_eq!(
+        heard.plaintext_after_ready, 0,
+        "frames without DAVE after the group was ready: {heard:?}"
+    );
 }

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 use timmybot_fake_discord::FakeDiscord;
 
 /// Where the time went from a `/play` sent at `sent` to the first audio in a guild whose bot
-/// was not yet in voice.
+/// was not yet in voice. With DAVE the first audio is the first end-to-end encrypted frame a
+/// member decrypted, and the join includes the DAVE handshake.
 #[derive(Debug, Clone, Copy)]
 pub struct PlayTiming {
     pub to_audio: Duration,
@@ -13,6 +14,10 @@ pub struct PlayTiming {
     pub op4_to_rtp: Duration,
     pub op4_to_identify: Duration,
     pub identify_to_rtp: Duration,
+    /// Gateway op 4 → the first frame heard through DAVE decryption.
+    pub op4_to_e2ee: Option<Duration>,
+    /// Session Description (DAVE v1) → the group ready for the bot (its op 23).
+    pub dave_handshake: Option<Duration>,
 }
 
 impl PlayTiming {
@@ -25,6 +30,7 @@ impl PlayTiming {
                 h.first_audio_at().is_some()
             })
             .await;
+        crate::chain::assert_no_plaintext_after_ready(&heard);
         let first_audio = heard.first_audio_at().expect("waited for it");
         let session = heard.sessions.first().expect("a voice session");
         let first_rtp = session.first_rtp_at.expect("RTP before audio");
@@ -39,31 +45,48 @@ impl PlayTiming {
             op4_to_rtp: first_rtp - op4,
             op4_to_identify: session.identified_at - op4,
             identify_to_rtp: first_rtp - session.identified_at,
+            op4_to_e2ee: heard.first_e2ee_at().map(|at| at - op4),
+            dave_handshake: heard
+                .dave
+                .handshake_started_at
+                .zip(heard.dave.ready_at)
+                .map(|(start, ready)| ready - start),
         }
     }
 }
 
-/// Picks one measure out of a run.
-type Measure = fn(&PlayTiming) -> Duration;
+/// Picks one measure out of a run; `None` where the run has no such measure (no DAVE).
+type Measure = fn(&PlayTiming) -> Option<Duration>;
 
-/// Prints min, p50, p90 and max of each measure, in milliseconds, as a Markdown table.
+/// Prints min, p50, p90 and max of each measure, in milliseconds, as a Markdown table, then
+/// the DAVE handshake's share of the voice join.
 pub fn print_table(runs: &[PlayTiming]) {
-    let rows: [(&str, Measure); 5] = [
+    let rows: [(&str, Measure); 7] = [
         (
-            "/play sent → first audio packet at the voice server",
-            |t| t.to_audio,
+            "/play sent → first audio heard at the voice server",
+            |t| Some(t.to_audio),
         ),
         ("/play sent → op 4 (voice join) at the gateway", |t| {
-            t.to_op4
+            Some(t.to_op4)
         }),
-        ("voice join: op 4 → first RTP packet", |t| t.op4_to_rtp),
+        ("voice join: op 4 → first RTP packet", |t| {
+            Some(t.op4_to_rtp)
+        }),
         (
-            "of which op 4 → voice Identify (gateway events, TLS WebSocket)",
-            |t| t.op4_to_identify,
+            "voice join: op 4 → first end-to-end encrypted (DAVE) frame",
+            |t| t.op4_to_e2ee,
         ),
         (
-            "of which voice Identify → first RTP (handshake, IP discovery, track start)",
-            |t| t.identify_to_rtp,
+            "of which op 4 → voice Identify (gateway events, TLS WebSocket)",
+            |t| Some(t.op4_to_identify),
+        ),
+        (
+            "of which voice Identify → first RTP (handshakes, IP discovery, track start)",
+            |t| Some(t.identify_to_rtp),
+        ),
+        (
+            "of which the DAVE handshake (Session Description → group ready)",
+            |t| t.dave_handshake,
         ),
     ];
     println!("| measure | min ms | p50 ms | p90 ms | max ms |");
@@ -71,10 +94,13 @@ pub fn print_table(runs: &[PlayTiming]) {
     if runs.is_empty() {
         return;
     }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     for (name, pick) in rows {
-        let mut samples: Vec<Duration> = runs.iter().map(pick).collect();
+        let mut samples: Vec<Duration> = runs.iter().filter_map(pick).collect();
+        if samples.is_empty() {
+            continue;
+        }
         samples.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
         println!(
             "| {name} | {:.1} | {:.1} | {:.1} | {:.1} |",
@@ -82,6 +108,19 @@ pub fn print_table(runs: &[PlayTiming]) {
             ms(at(0.5)),
             ms(at(0.9)),
             ms(samples[samples.len() - 1]),
+        );
+    }
+    let mut shares: Vec<f64> = runs
+        .iter()
+        .filter_map(|t| Some(ms(t.dave_handshake?) / ms(t.op4_to_e2ee?)))
+        .collect();
+    if !shares.is_empty() {
+        shares.sort_by(f64::total_cmp);
+        println!(
+            "\nThe DAVE handshake is {:.0}% of the voice join (op 4 → first E2EE frame) at the \
+             median, {:.0}% at most.",
+            100.0 * shares[(shares.len() - 1) / 2],
+            100.0 * shares[shares.len() - 1],
         );
     }
 }

@@ -18,11 +18,40 @@ pub enum VoiceError {
     /// The gateway or the voice server refused, or did not answer in time.
     #[error("joining the voice channel failed")]
     Join(#[source] Cause),
+    /// The call would not be end-to-end encrypted, which Discord requires; the text is fit
+    /// for users.
+    #[error("{0}")]
+    Unencrypted(Unencrypted),
     #[error("not connected to voice in this guild")]
     NotConnected,
     /// The track could not be opened; the text is fit for users.
     #[error("{0}")]
     Source(String),
+}
+
+/// Why a call could not be end-to-end encrypted (DAVE), in words fit for users.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unencrypted {
+    /// The voice server offered a DAVE version the voice library cannot speak.
+    #[error("Discord asked for voice encryption (DAVE) version {0}, which this version of TimmyBot can't speak")]
+    UnsupportedVersion(u16),
+    /// The voice server said DAVE, and the group's keys never came.
+    #[error("Discord's voice encryption (DAVE) handshake did not complete")]
+    HandshakeIncomplete,
+}
+
+/// How a call's audio is protected on its way to Discord.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protection {
+    /// End-to-end encrypted with DAVE: only the people in the call can decrypt it.
+    EndToEnd {
+        version: u16,
+        epoch: u64,
+        /// The voice privacy code Discord's clients show for this epoch.
+        privacy_code: Option<String>,
+    },
+    /// The voice server declined DAVE: transport encryption only.
+    TransportOnly,
 }
 
 /// How a track stopped.
@@ -58,8 +87,13 @@ pub trait Armed: Send {
 
 #[async_trait]
 pub trait Voice: Send + Sync {
-    /// Joins or moves to `channel`.
+    /// Joins or moves to `channel`. On failure the bot is not left sitting in the channel.
     async fn join(&self, guild: GuildId, channel: ChannelId) -> Result<(), VoiceError>;
+    /// Waits, at most `within`, until the call's audio is end-to-end encrypted (or the voice
+    /// server declined DAVE), and says how it is protected. Until then the voice library sends
+    /// audio that DAVE clients drop. Errs with [`VoiceError::Unencrypted`] when `within`
+    /// passes first.
+    async fn protection(&self, guild: GuildId, within: Duration) -> Result<Protection, VoiceError>;
     async fn leave(&self, guild: GuildId) -> Result<(), VoiceError>;
     /// Opens and probes `track` (connects, downloads headers, runs yt-dlp) so that it can
     /// start at once; `on_end` fires once when the started track stops.

@@ -26,6 +26,9 @@ use crate::ports::{Notifier, Presence, Voice};
 pub const TICK_EVERY: Duration = Duration::from_secs(5);
 /// How long to wait for the gateway before resuming anyway.
 pub const READY_WAIT: Duration = Duration::from_secs(30);
+/// How long a join may take to become end-to-end encrypted (DAVE). The handshake takes a few
+/// round trips, well under a second on Discord; past this the player gives up and says why.
+pub const DAVE_WITHIN: Duration = Duration::from_secs(10);
 
 /// Everything the worker talks to.
 pub struct Ports {
@@ -76,6 +79,7 @@ impl Worker {
             sources: ports.sources,
             retry: RetryPolicy::default(),
             idle_leave: settings.idle_leave,
+            dave_within: DAVE_WITHIN,
             active: Mutex::new(Default::default()),
             playing: Mutex::new(Default::default()),
             metrics: Arc::new(crate::metrics::WorkerMetrics::default()),

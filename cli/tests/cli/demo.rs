@@ -1,6 +1,7 @@
 //! The README's first command, `scripts/run`, on this machine: its install step (satisfied,
-//! so it does nothing), then the offline demo, which prints the session and writes a WAV
-//! holding the first tone, then the second. With a token in `./.env` it runs `serve`.
+//! so it does nothing), then the offline demo, which prints the session and the call's
+//! end-to-end encryption and writes a WAV holding the first tone, then the second. With a
+//! token in `./.env` it runs `serve`.
 
 use std::process::Command;
 
@@ -81,6 +82,9 @@ fn the_first_command_plays_the_demo_and_writes_the_tones_it_heard() {
         "🔇 voice channel: silent",
         "TimmyBot │ ▶ Resumed.",
         "TimmyBot │ ⏹ Stopped",
+        // The call as a person's Discord client shows it: DAVE, through the fake's listener.
+        "  🔒 end-to-end encrypted (DAVE v1, epoch 1)",
+        "every frame end-to-end encrypted and decrypted by you",
     ] {
         assert!(
             stdout.contains(expected),
@@ -90,6 +94,19 @@ fn the_first_command_plays_the_demo_and_writes_the_tones_it_heard() {
     assert!(
         !stdout.contains("Slow down"),
         "paced like a person:\n{stdout}"
+    );
+    // Discord's voice privacy code: 30 digits in six groups of five.
+    let code = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("     voice privacy code: "))
+        .unwrap_or_else(|| panic!("no privacy code in:\n{stdout}"));
+    let groups: Vec<&str> = code.split(' ').collect();
+    assert!(
+        groups.len() == 6
+            && groups
+                .iter()
+                .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit())),
+        "{code:?}"
     );
 
     let (samples, channels) = read_wav(&wav);

@@ -125,10 +125,14 @@ async fn a_slash_command_over_the_gateway_plays_the_tone() {
     let heard = discord
         .voice
         .wait_for(GUILD, WAIT, "the tone from `timmybot serve`", |h| {
-            h.audio_frames() >= 10 && (dominant_frequency(&h.last_ms(200)) - 440.0).abs() <= 10.0
+            h.e2ee_frames() >= 10 && (dominant_frequency(&h.last_ms(200)) - 440.0).abs() <= 10.0
         })
         .await;
     assert!(heard.sessions[0].first_rtp_at.is_some());
+    // Heard through the DAVE decryption of the member in the channel, and never in the clear.
+    assert_eq!(heard.sessions[0].dave_protocol_version, Some(1));
+    assert_eq!(heard.e2ee_frames(), heard.audio_frames(), "{heard:?}");
+    assert_eq!(heard.plaintext, 0, "{heard:?}");
     assert_eq!(
         discord.rest.fake.callback_type(&token),
         Some(CALLBACK_DEFERRED),

@@ -8,7 +8,8 @@ use chacha20poly1305::XChaCha20Poly1305;
 pub const SAMPLE_RATE: u32 = 48_000;
 /// Samples per channel in one 20 ms frame.
 pub const FRAME: usize = 960;
-const RTP_HEADER: usize = 12;
+/// The fixed RTP header: version, payload type, sequence, timestamp, SSRC.
+pub const RTP_HEADER: usize = 12;
 const TAG: usize = 16;
 const NONCE_SUFFIX: usize = 4;
 
@@ -114,6 +115,39 @@ pub fn decrypt_rtp(cipher: VoiceCipher, key: &[u8; 32], packet: &[u8]) -> Option
     }
     buf.drain(..extension_body);
     Some(buf)
+}
+
+/// Seals `payload` as one `*_rtpsize` packet after a plain 12-byte RTP `header`, with the
+/// 4-byte nonce counter `nonce`: what a voice client sends, for tests that speak to a voice
+/// server by hand. [`decrypt_rtp`] opens it.
+pub fn encrypt_rtp(
+    cipher: VoiceCipher,
+    key: &[u8; 32],
+    header: &[u8; RTP_HEADER],
+    payload: &[u8],
+    nonce: u32,
+) -> Option<Vec<u8>> {
+    let mut body = payload.to_vec();
+    let counter = nonce.to_be_bytes();
+    let tag = match cipher {
+        VoiceCipher::Aes256Gcm => {
+            let mut n = [0u8; 12];
+            n[..4].copy_from_slice(&counter);
+            Aes256Gcm::new(key.into())
+                .encrypt_in_place_detached(&n.into(), header, &mut body)
+                .ok()?
+                .to_vec()
+        }
+        VoiceCipher::XChaCha20 => {
+            let mut n = [0u8; 24];
+            n[..4].copy_from_slice(&counter);
+            XChaCha20Poly1305::new(key.into())
+                .encrypt_in_place_detached(&n.into(), header, &mut body)
+                .ok()?
+                .to_vec()
+        }
+    };
+    Some([header.as_slice(), &body, &tag, &counter].concat())
 }
 
 /// Discord's "silence" Opus frame, sent five times when audio stops.

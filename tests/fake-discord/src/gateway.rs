@@ -27,8 +27,11 @@ use twilight_model::voice::VoiceState;
 pub trait VoiceHost: Send + Sync + 'static {
     /// `host:port`, as Discord puts it in VOICE_SERVER_UPDATE.
     fn endpoint(&self) -> String;
-    /// Lets this (guild, user, session, token) identify on the voice server.
-    fn authorize(&self, guild: u64, user: u64, session_id: &str, token: &str);
+    /// Lets this (guild, user, session, token) identify on the voice server, for the call in
+    /// `channel`.
+    fn authorize(&self, guild: u64, channel: u64, user: u64, session_id: &str, token: &str);
+    /// `user` left the guild's voice channel (op 4 with no channel).
+    fn left(&self, guild: u64, user: u64);
 }
 
 /// A guild the bot is in: one text channel and some voice channels.
@@ -475,9 +478,10 @@ impl State {
             session_id,
             DispatchEvent::VoiceStateUpdate(Box::new(VoiceStateUpdate(state))),
         );
-        if channel.is_some() {
+        if let Some(channel) = channel {
             let token = format!("{:016x}", rand::random::<u64>());
-            self.voice_host.authorize(guild, bot, session_id, &token);
+            self.voice_host
+                .authorize(guild, channel, bot, session_id, &token);
             let endpoint = self.voice_host.endpoint();
             self.dispatch(
                 session_id,
@@ -487,6 +491,8 @@ impl State {
                     token,
                 }),
             );
+        } else {
+            self.voice_host.left(guild, bot);
         }
     }
 }

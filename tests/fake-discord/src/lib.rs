@@ -4,7 +4,8 @@
 //! - [`gateway`]: the WebSocket gateway (identify, guilds, voice states, interactions).
 //! - [`rest`]: the REST API, recording every call.
 //! - [`voice`], [`tls`]: the voice server (TLS WebSocket signalling and encrypted RTP) with
-//!   the test CA it presents.
+//!   the test CA it presents, and DAVE end-to-end encryption on every call.
+//! - [`dave`]: DAVE's server side (the MLS external sender) and simulated call members.
 //! - [`audio`]: tones to play, and decrypting, decoding and measuring what was heard.
 //! - [`interactions`]: interaction payloads, signed as Discord signs them.
 //! - [`FakeDiscord`]: all of it together.
@@ -15,6 +16,7 @@ use std::time::Duration;
 use crate::audio::VoiceCipher;
 
 pub mod audio;
+pub mod dave;
 pub mod gateway;
 pub mod interactions;
 pub mod rest;
@@ -35,8 +37,11 @@ impl gateway::VoiceHost for voice::RunningVoice {
     fn endpoint(&self) -> String {
         voice::RunningVoice::endpoint(self)
     }
-    fn authorize(&self, guild: u64, user: u64, session_id: &str, token: &str) {
-        voice::RunningVoice::authorize(self, guild, user, session_id, token);
+    fn authorize(&self, guild: u64, channel: u64, user: u64, session_id: &str, token: &str) {
+        voice::RunningVoice::authorize(self, guild, channel, user, session_id, token);
+    }
+    fn left(&self, guild: u64, user: u64) {
+        voice::RunningVoice::left(self, guild, user);
     }
 }
 
@@ -44,9 +49,15 @@ impl FakeDiscord {
     /// The bot's user id, which is also its application id (as for Discord's bots).
     pub const BOT: u64 = crate::interactions::APPLICATION_ID;
 
-    /// Starts the gateway, REST and voice servers on loopback, with both AEAD modes on offer.
+    /// Starts the gateway, REST and voice servers on loopback, with both AEAD modes on offer
+    /// and DAVE v1 on every call, as Discord runs them.
     pub async fn start(guilds: Vec<gateway::FakeGuild>) -> Self {
-        let voice = Arc::new(voice::FakeVoiceServer::start(&VoiceCipher::ALL).await);
+        Self::start_with(guilds, voice::DaveMode::default()).await
+    }
+
+    /// As [`start`](Self::start), with the voice server's DAVE as `dave` says.
+    pub async fn start_with(guilds: Vec<gateway::FakeGuild>, dave: voice::DaveMode) -> Self {
+        let voice = Arc::new(voice::FakeVoiceServer::start_with(&VoiceCipher::ALL, dave).await);
         let rest = rest::FakeRest::start().await;
         let gateway = gateway::FakeGateway::start(
             gateway::GatewayConfig {
@@ -66,11 +77,13 @@ impl FakeDiscord {
         }
     }
 
-    /// A member joins (`Some`) or leaves (`None`) a voice channel: the gateway dispatches it
-    /// and the REST voice-state lookup answers with it.
+    /// A member joins (`Some`) or leaves (`None`) a voice channel: the gateway dispatches it,
+    /// the REST voice-state lookup answers with it, and the member joins or leaves that
+    /// channel's call (and its DAVE group) on the voice server.
     pub fn set_voice(&self, guild: u64, user: u64, channel: Option<u64>) {
         self.rest.fake.set_voice(guild, user, channel);
         self.gateway.set_voice(guild, user, channel);
+        self.voice.set_member(guild, user, channel);
     }
 
     /// The settings that point the bot here instead of Discord, `SSL_CERT_FILE` included

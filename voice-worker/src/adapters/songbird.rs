@@ -1,11 +1,19 @@
 //! [`Voice`] on songbird: one `Call` per guild, joined through the twilight gateway. The only
 //! module that touches songbird's types.
+//!
+//! DAVE: songbird reports a DAVE version it cannot speak as a failed connection, and nothing
+//! at all when the handshake never completes (it then sends audio DAVE clients drop). The
+//! vendored songbird's connect events carry the connection's DAVE state
+//! (`vendor/songbird/PATCH.md`); [`SongbirdVoice::protection`] watches it.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use songbird::events::{Event, EventContext, EventData, EventHandler, TrackEvent};
+use songbird::error::{ConnectionError, JoinError};
+use songbird::events::context_data::DaveStatus;
+use songbird::events::{CoreEvent, Event, EventContext, EventData, EventHandler, TrackEvent};
 use songbird::input::codecs::{get_codec_registry, get_probe};
 use songbird::input::Input;
 use songbird::tracks::{ControlError, PlayMode, TrackHandle};
@@ -13,20 +21,44 @@ use songbird::Songbird;
 use timmybot_domain::{ChannelId, GuildId, Track};
 use timmybot_sources::Sources;
 
-use crate::ports::{Armed, OnEnd, TrackControl, TrackEnd, Voice, VoiceError};
+use crate::ports::{
+    Armed, OnEnd, Protection, TrackControl, TrackEnd, Unencrypted, Voice, VoiceError,
+};
 
 /// Discord's default voice-channel bitrate. More is wasted on most channels, and audio
 /// egress is the worker's largest cost (README "Deploy").
 pub const BITRATE: songbird::driver::Bitrate = songbird::driver::Bitrate::Bits(64_000);
 
+/// How often [`SongbirdVoice::protection`] looks at a joining call's DAVE state: songbird
+/// announces no change of it.
+const DAVE_POLL: Duration = Duration::from_millis(20);
+
+/// The DAVE state of a guild's current connection, set by its connect events.
+type DaveWatch = Arc<Mutex<Option<DaveStatus>>>;
+
 pub struct SongbirdVoice {
     manager: Arc<Songbird>,
     sources: Arc<Sources>,
+    dave: Mutex<HashMap<GuildId, DaveWatch>>,
 }
 
 impl SongbirdVoice {
     pub fn new(manager: Arc<Songbird>, sources: Arc<Sources>) -> Self {
-        Self { manager, sources }
+        Self {
+            manager,
+            sources,
+            dave: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A fresh watch for `guild`'s next connection, so a moved call is not judged by the
+    /// connection it is leaving.
+    fn new_watch(&self, guild: GuildId) -> DaveWatch {
+        let watch = DaveWatch::default();
+        if let Ok(mut all) = self.dave.lock() {
+            all.insert(guild, watch.clone());
+        }
+        watch
     }
 }
 
@@ -34,20 +66,98 @@ fn gid(g: GuildId) -> songbird::id::GuildId {
     songbird::id::GuildId::from(g.non_zero())
 }
 
+/// What the user is told comes from here: a DAVE version songbird refused is named as such;
+/// anything else keeps songbird's error as the cause, for the log.
+fn join_error(e: JoinError) -> VoiceError {
+    use davey::errors::InitError;
+    match e {
+        JoinError::Driver(ConnectionError::DaveInitializationError(
+            InitError::UnsupportedProtocolVersion(v),
+        )) => VoiceError::Unencrypted(Unencrypted::UnsupportedVersion(v.0.get())),
+        e => VoiceError::Join(Box::new(e)),
+    }
+}
+
+/// Keeps the connection's DAVE state where [`SongbirdVoice::protection`] reads it.
+struct WatchDave(DaveWatch);
+
+#[async_trait]
+impl EventHandler for WatchDave {
+    async fn act(&self, ctx: &EventContext<'_>) -> Option<Event> {
+        if let EventContext::DriverConnect(data) | EventContext::DriverReconnect(data) = ctx {
+            if let Ok(mut slot) = self.0.lock() {
+                *slot = Some(data.dave.clone());
+            }
+        }
+        None
+    }
+}
+
 #[async_trait]
 impl Voice for SongbirdVoice {
     async fn join(&self, guild: GuildId, channel: ChannelId) -> Result<(), VoiceError> {
         let ch = songbird::id::ChannelId::from(channel.non_zero());
-        let call = self
-            .manager
-            .join(gid(guild), ch)
-            .await
-            .map_err(|e| VoiceError::Join(Box::new(e)))?;
-        call.lock().await.set_bitrate(BITRATE);
+        let call = self.manager.get_or_insert(gid(guild));
+        let watch = self.new_watch(guild);
+        // songbird::Songbird::join, with the DAVE watch put on the call first: the connect
+        // event fires as the connection comes up.
+        let joining = {
+            let mut c = call.lock().await;
+            c.remove_all_global_events();
+            for event in [CoreEvent::DriverConnect, CoreEvent::DriverReconnect] {
+                c.add_global_event(Event::Core(event), WatchDave(watch.clone()));
+            }
+            c.set_bitrate(BITRATE);
+            c.join(ch).await
+        };
+        let joined = match joining {
+            Ok(join) => join.await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = joined {
+            // songbird leaves the bot in the channel on the gateway; do not sit there silent.
+            if let Err(left) = self.manager.remove(gid(guild)).await {
+                tracing::debug!(%guild, error = %left, "leaving after a failed join");
+            }
+            return Err(join_error(e));
+        }
         Ok(())
     }
 
+    async fn protection(&self, guild: GuildId, within: Duration) -> Result<Protection, VoiceError> {
+        let watch = self
+            .dave
+            .lock()
+            .ok()
+            .and_then(|all| all.get(&guild).cloned())
+            .ok_or(VoiceError::NotConnected)?;
+        let deadline = tokio::time::Instant::now() + within;
+        let mut poll = tokio::time::interval(DAVE_POLL);
+        loop {
+            poll.tick().await;
+            let status = watch.lock().ok().and_then(|s| s.clone());
+            if let Some(status) = status {
+                if status.protocol_version() == 0 {
+                    return Ok(Protection::TransportOnly);
+                }
+                if status.is_encrypting() {
+                    return Ok(Protection::EndToEnd {
+                        version: status.protocol_version(),
+                        epoch: status.epoch().unwrap_or_default(),
+                        privacy_code: status.voice_privacy_code(),
+                    });
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(VoiceError::Unencrypted(Unencrypted::HandshakeIncomplete));
+            }
+        }
+    }
+
     async fn leave(&self, guild: GuildId) -> Result<(), VoiceError> {
+        if let Ok(mut all) = self.dave.lock() {
+            all.remove(&guild);
+        }
         self.manager
             .remove(gid(guild))
             .await

@@ -8,13 +8,23 @@ use timmybot_discord::render::{escape_title, NowPlayingView};
 use timmybot_domain::{ChannelId, GuildState, HistoryEntry, ReplyTo, Track};
 
 use super::GuildPlayer;
+use crate::ports::{Unencrypted, VoiceError};
 
-/// The bot could not join: what the user can do about it. The raw cause goes to the log.
-pub(super) fn could_not_join(channel: ChannelId) -> String {
-    format!(
-        "⚠ I couldn't join <#{channel}>. Check that I can see it and have the Connect and \
-         Speak permissions there, then try again."
-    )
+/// The bot could not join: why, when it is something the user can understand, and what they
+/// can do about it. The raw cause goes to the log.
+pub(super) fn could_not_join(channel: ChannelId, why: &VoiceError) -> String {
+    match why {
+        VoiceError::Unencrypted(reason @ Unencrypted::HandshakeIncomplete) => {
+            format!("⚠ I couldn't join <#{channel}>: {reason}. Try again in a moment.")
+        }
+        VoiceError::Unencrypted(reason @ Unencrypted::UnsupportedVersion(_)) => {
+            format!("⚠ I couldn't join <#{channel}>: {reason}. Whoever runs me needs to update me.")
+        }
+        _ => format!(
+            "⚠ I couldn't join <#{channel}>. Check that I can see it and have the Connect and \
+             Speak permissions there, then try again."
+        ),
+    }
 }
 
 pub(super) fn could_not_play(track: &Track, why: &str) -> String {

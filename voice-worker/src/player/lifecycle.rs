@@ -34,7 +34,7 @@ impl GuildPlayer {
         })
         .await?;
         if let Some(state) = self.state.clone() {
-            self.sync(&state).await;
+            self.sync_or_say(&state).await;
             let text = announce::left_idle(channel, alone, self.deps.idle_leave);
             self.say(&state, &text).await;
         }
@@ -62,7 +62,7 @@ impl GuildPlayer {
         .await?;
         if let Some(state) = self.state.clone() {
             tracing::info!(guild = %self.guild, "resuming playback");
-            self.sync(&state).await;
+            self.sync_or_say(&state).await;
         }
         Ok(())
     }

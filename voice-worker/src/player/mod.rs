@@ -26,7 +26,7 @@ use timmybot_store::{update_guild, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::apply::{self, Effect};
-use crate::ports::{Notifier, Presence, TrackControl, TrackEnd, Voice};
+use crate::ports::{Notifier, Presence, Protection, TrackControl, TrackEnd, Voice, VoiceError};
 use handoff::{Handoff, Loaded};
 
 /// Jobs waiting for one guild before senders wait. Track ends do not count: they have their
@@ -54,6 +54,9 @@ pub struct Deps {
     pub retry: RetryPolicy,
     /// Leave after this long alone or silent in the channel.
     pub idle_leave: Duration,
+    /// How long a join may take to become end-to-end encrypted (DAVE) when people are in the
+    /// channel, before the player gives up and says so.
+    pub dave_within: Duration,
     /// Guilds with a voice connection now.
     pub active: Mutex<HashSet<GuildId>>,
     /// Guilds whose track plays now (not paused).
@@ -140,6 +143,9 @@ struct Playing {
     seq: u64,
     loaded: Loaded,
 }
+
+/// The player could not join the channel: what to tell people.
+struct NotJoined(String);
 
 pub struct GuildPlayer {
     guild: GuildId,
@@ -258,7 +264,7 @@ impl GuildPlayer {
             // Redelivered: the state already holds its effect. Only make sure the call agrees.
             tracing::info!(guild = %self.guild, intent = %id, "already applied");
             self.state = Some(stored.clone());
-            self.sync(&stored).await;
+            self.sync_or_say(&stored).await;
             return Ok(());
         }
         let mut resolved = match &intent.kind {
@@ -300,8 +306,9 @@ impl GuildPlayer {
             .await?;
         let state = self.state.clone();
         if let (Some(out), Some(state)) = (outcome, state) {
+            let mut not_joined = None;
             match out.effect {
-                Effect::Sync => self.sync(&state).await,
+                Effect::Sync => not_joined = self.sync(&state).await.err(),
                 Effect::Pause => {
                     self.each_track(|c| c.pause());
                     self.deps.set_playing(self.guild, false);
@@ -313,6 +320,15 @@ impl GuildPlayer {
                 Effect::Seek(ms) => self.each_current(|c| c.seek(Duration::from_millis(ms))),
                 Effect::Volume(gain) => self.each_track(|c| c.set_volume(gain)),
                 Effect::None => {}
+            }
+            if let Some(NotJoined(why)) = not_joined {
+                // Whoever asked hears why in their reply, which the channel sees too, rather
+                // than "now playing" over a silent call.
+                match &intent.reply {
+                    Some(reply) => self.edit_reply(reply, &why).await,
+                    None => self.say(&state, &why).await,
+                }
+                return Ok(());
             }
             if out.effect != Effect::None {
                 self.show_now_playing(&state).await;
@@ -350,14 +366,53 @@ impl GuildPlayer {
         self.deps.set_playing(self.guild, false);
     }
 
+    /// [`sync`](Self::sync), telling the channel if the bot could not join.
+    async fn sync_or_say(&mut self, st: &GuildState) {
+        if let Err(NotJoined(why)) = self.sync(st).await {
+            self.say(st, &why).await;
+        }
+    }
+
+    /// Joins `channel`. With people there, the join counts only once its audio is end-to-end
+    /// encrypted: Discord's clients drop anything else, so playing without it is silence.
+    /// Alone, the bot has nobody to encrypt for; the group forms when someone joins.
+    async fn join(&mut self, channel: ChannelId) -> Result<(), VoiceError> {
+        self.deps.voice.join(self.guild, channel).await?;
+        if self.deps.presence.listeners(self.guild, channel).is_empty() {
+            return Ok(());
+        }
+        match self
+            .deps
+            .voice
+            .protection(self.guild, self.deps.dave_within)
+            .await
+        {
+            Ok(Protection::EndToEnd { version, epoch, .. }) => {
+                tracing::info!(guild = %self.guild, %channel, version, epoch, "voice is end-to-end encrypted (DAVE)");
+                Ok(())
+            }
+            Ok(Protection::TransportOnly) => {
+                tracing::warn!(guild = %self.guild, %channel, "the voice server declined DAVE: transport encryption only");
+                Ok(())
+            }
+            Err(e) => {
+                if let Err(left) = self.deps.voice.leave(self.guild).await {
+                    tracing::warn!(guild = %self.guild, error = %left, "leaving an unencrypted call failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Makes the call match `st`: channel, track, pause and volume, and the preloaded next.
-    async fn sync(&mut self, st: &GuildState) {
+    /// Errs only when the bot could not join, with what to tell people.
+    async fn sync(&mut self, st: &GuildState) -> Result<(), NotJoined> {
         let Some(channel) = st.voice_channel_id else {
             self.leave_voice().await;
-            return;
+            return Ok(());
         };
         if self.connected != Some(channel) {
-            match self.deps.voice.join(self.guild, channel).await {
+            match self.join(channel).await {
                 Ok(()) => {
                     self.connected = Some(channel);
                     self.idle_since_ms = None;
@@ -365,15 +420,14 @@ impl GuildPlayer {
                 }
                 Err(e) => {
                     tracing::warn!(guild = %self.guild, %channel, error = %e, cause = ?std::error::Error::source(&e), "joining voice failed");
-                    self.say(st, &announce::could_not_join(channel)).await;
-                    return;
+                    return Err(NotJoined(announce::could_not_join(channel, &e)));
                 }
             }
         }
         let Some(np) = st.queue.now_playing() else {
             self.stop_all();
             self.deps.set_playing(self.guild, false);
-            return;
+            return Ok(());
         };
         let seq = st.marks.play_seq();
         let gain = st.queue.volume().gain();
@@ -388,7 +442,7 @@ impl GuildPlayer {
                     Ok(l) => l,
                     Err(why) => {
                         self.failed(st, &np.track, &why).await;
-                        return;
+                        return Ok(());
                     }
                 },
             };
@@ -402,6 +456,7 @@ impl GuildPlayer {
         self.deps.set_playing(self.guild, !np.paused);
         self.each_track(|c| c.set_volume(gain));
         self.preload(st).await;
+        Ok(())
     }
 
     async fn on_ended(&mut self, token: u64, end: TrackEnd) -> Result<(), PlayerError> {
@@ -433,7 +488,7 @@ impl GuildPlayer {
                 }
             }
         }
-        self.sync(&state).await;
+        self.sync_or_say(&state).await;
         self.show_now_playing(&state).await;
         Ok(())
     }
@@ -464,7 +519,7 @@ impl GuildPlayer {
                     .now_playing()
                     .is_some_and(|np| np.track.key != track.key);
                 if retry {
-                    Box::pin(self.sync(&next)).await;
+                    Box::pin(self.sync_or_say(&next)).await;
                 }
             }
             (Err(e), _) => {

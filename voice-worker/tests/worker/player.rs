@@ -193,8 +193,12 @@ async fn a_failed_join_is_told_in_plain_words() {
         .store(true, std::sync::atomic::Ordering::SeqCst);
     w.start();
     send(&f, play("a.wav")).await;
-    eventually(10, "the channel is told", || !w.notifier.said().is_empty()).await;
-    let said = w.notifier.said().join("\n");
+    eventually(10, "the reply says why", || {
+        !w.notifier.replies().is_empty()
+    })
+    .await;
+    let replies = w.notifier.replies();
+    let said = &replies[0].1;
     assert!(
         said.contains("I couldn't join") && said.contains("Connect and Speak"),
         "{said}"
@@ -203,6 +207,82 @@ async fn a_failed_join_is_told_in_plain_words() {
         !said.contains("4006"),
         "songbird's own words reached users: {said}"
     );
+    assert!(
+        replies.iter().all(|(_, r)| !r.contains("Now playing")),
+        "no \"now playing\" over a call it is not in: {replies:?}"
+    );
+    w.stop_consuming().await;
+}
+
+/// A join whose audio is not end-to-end encrypted within the bound, with someone listening:
+/// the bot leaves rather than play to people whose clients drop its audio, and the reply says
+/// why in plain words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_that_never_becomes_end_to_end_encrypted_is_left_and_told() {
+    let f = fx().await;
+    let mut w = TestWorker::build(&f.parts);
+    w.presence.set(g(), voice_channel(), &[5]);
+    w.voice
+        .never_encrypted
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    w.start();
+    send(&f, play("a.wav")).await;
+    eventually(10, "the reply says why", || {
+        !w.notifier.replies().is_empty()
+    })
+    .await;
+    let reply = w.notifier.replies()[0].1.clone();
+    assert_eq!(
+        reply,
+        "⚠ I couldn't join <#700>: Discord's voice encryption (DAVE) handshake did not \
+         complete. Try again in a moment."
+    );
+    let waits = w.voice.protection_waits.lock().unwrap().clone();
+    assert_eq!(waits, [(g(), voice_worker::worker::DAVE_WITHIN)]);
+    assert_eq!(*w.voice.leaves.lock().unwrap(), [g()], "it left the call");
+    assert!(w.voice.tracks(g()).is_empty(), "nothing was started");
+    assert!(
+        w.notifier.cards.lock().unwrap().is_empty(),
+        "no now-playing card"
+    );
+    w.stop_consuming().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dave_version_the_bot_cannot_speak_is_told() {
+    let f = fx().await;
+    let mut w = TestWorker::build(&f.parts);
+    w.presence.set(g(), voice_channel(), &[5]);
+    *w.voice.dave_version_refused.lock().unwrap() = Some(2);
+    w.start();
+    send(&f, play("a.wav")).await;
+    eventually(10, "the reply says why", || {
+        !w.notifier.replies().is_empty()
+    })
+    .await;
+    let reply = w.notifier.replies()[0].1.clone();
+    assert_eq!(
+        reply,
+        "⚠ I couldn't join <#700>: Discord asked for voice encryption (DAVE) version 2, which \
+         this version of TimmyBot can't speak. Whoever runs me needs to update me."
+    );
+    assert!(w.voice.tracks(g()).is_empty(), "nothing was started");
+    w.stop_consuming().await;
+}
+
+/// Alone in the channel there is nobody to encrypt for, and no group can form until someone
+/// comes: the bot plays without waiting for DAVE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alone_the_bot_does_not_wait_for_end_to_end_encryption() {
+    let f = fx().await;
+    let mut w = TestWorker::build(&f.parts);
+    w.voice
+        .never_encrypted
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    w.start();
+    send(&f, play("a.wav")).await;
+    eventually(10, "a plays", || w.voice.playing(g()).is_some()).await;
+    assert!(w.voice.protection_waits.lock().unwrap().is_empty());
     w.stop_consuming().await;
 }
 

@@ -15,6 +15,8 @@ use voice_worker::adapters::songbird::arm_on;
 
 const GUILD: u64 = 5_001;
 const USER: u64 = 5_002;
+const CHANNEL: u64 = 5_003;
+const LISTENER: u64 = 5_004;
 const WAIT: Duration = Duration::from_secs(15);
 
 fn id(n: u64) -> NonZeroU64 {
@@ -24,13 +26,15 @@ fn id(n: u64) -> NonZeroU64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_given_while_the_call_is_locked_still_reaches_the_track() {
     let server = FakeVoiceServer::start(&VoiceCipher::ALL).await;
-    server.authorize(GUILD, USER, "session", "token");
+    // Someone listens, so the call's DAVE group forms and what the bot sends can be heard.
+    server.set_member(GUILD, LISTENER, Some(CHANNEL));
+    server.authorize(GUILD, CHANNEL, USER, "session", "token");
     // A scheduler of its own: songbird's default is bound to the first test's runtime.
     let config = Config::default().scheduler(Scheduler::new(SchedulerConfig::default()));
     let mut call =
         Call::standalone_from_config(GuildId::from(id(GUILD)), UserId::from(id(USER)), config);
     let info = ConnectionInfo {
-        channel_id: ChannelId::from(id(GUILD + 1)),
+        channel_id: ChannelId::from(id(CHANNEL)),
         endpoint: server.endpoint(),
         guild_id: GuildId::from(id(GUILD)),
         session_id: "session".into(),

@@ -20,7 +20,8 @@ use voice_worker::identify::{IdentifyLog, DAILY_BUDGET};
 use voice_worker::lifecycle::Lifecycle;
 use voice_worker::players::Players;
 use voice_worker::ports::{
-    Armed, Notifier, NotifyError, OnEnd, Presence, TrackControl, TrackEnd, Voice, VoiceError,
+    Armed, Notifier, NotifyError, OnEnd, Presence, Protection, TrackControl, TrackEnd, Unencrypted,
+    Voice, VoiceError,
 };
 use voice_worker::worker::{open_sources, ConsumerTask, Ports, Worker};
 
@@ -86,6 +87,13 @@ impl TrackControl for Ctl {
 pub struct FakeVoice {
     /// Joins fail, as songbird's do when the gateway or the voice server refuses.
     pub refuse_joins: std::sync::atomic::AtomicBool,
+    /// Joins fail as songbird's does when the voice server offers a DAVE version it cannot
+    /// speak.
+    pub dave_version_refused: Mutex<Option<u16>>,
+    /// Calls never become end-to-end encrypted (a DAVE handshake that does not complete).
+    pub never_encrypted: std::sync::atomic::AtomicBool,
+    /// Each wait for end-to-end encryption: the guild and how long it would wait.
+    pub protection_waits: Mutex<Vec<(GuildId, Duration)>>,
     pub joins: Mutex<Vec<(GuildId, ChannelId)>>,
     pub leaves: Mutex<Vec<GuildId>>,
     /// Tracks opened and prepared, per guild, started or not.
@@ -151,8 +159,25 @@ impl Voice for FakeVoice {
                 "gateway connection dropped (code 4006)".into(),
             ));
         }
+        if let Some(v) = *self.dave_version_refused.lock().unwrap() {
+            return Err(VoiceError::Unencrypted(Unencrypted::UnsupportedVersion(v)));
+        }
         self.joins.lock().unwrap().push((guild, channel));
         Ok(())
+    }
+    async fn protection(&self, guild: GuildId, within: Duration) -> Result<Protection, VoiceError> {
+        self.protection_waits.lock().unwrap().push((guild, within));
+        if self
+            .never_encrypted
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(VoiceError::Unencrypted(Unencrypted::HandshakeIncomplete));
+        }
+        Ok(Protection::EndToEnd {
+            version: 1,
+            epoch: 1,
+            privacy_code: None,
+        })
     }
     async fn leave(&self, guild: GuildId) -> Result<(), VoiceError> {
         self.leaves.lock().unwrap().push(guild);

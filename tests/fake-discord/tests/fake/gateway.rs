@@ -20,12 +20,13 @@ impl VoiceHost for Host {
     fn endpoint(&self) -> String {
         "localhost:4433".into()
     }
-    fn authorize(&self, guild: u64, user: u64, session_id: &str, token: &str) {
+    fn authorize(&self, guild: u64, _channel: u64, user: u64, session_id: &str, token: &str) {
         self.0
             .lock()
             .unwrap()
             .push((guild, user, session_id.into(), token.into()));
     }
+    fn left(&self, _guild: u64, _user: u64) {}
 }
 
 async fn gateway(host: Arc<Host>) -> FakeGateway {

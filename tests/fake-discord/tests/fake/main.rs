@@ -1,5 +1,6 @@
 //! The fake Discord, tested against the real clients it stands in for: twilight's gateway
-//! shards and songbird's voice driver.
+//! shards, songbird's voice driver and davey's DAVE sessions.
 
+mod dave;
 mod gateway;
 mod voice;

@@ -5,9 +5,15 @@
 //!
 //! The gateway speaks the version the client asks for (`?v=`): songbird 0.6.1 asks for v4,
 //! whose server messages carry no `seq` (its parser drops any message with extra fields)
-//! and whose heartbeats are a bare nonce; v8 clients get `seq` and `{t}` acks. DAVE (the
-//! end-to-end layer real Discord negotiates) is always declined: Session Description says
-//! `dave_protocol_version: 0`, so the RTP payload is plain Opus under the transport cipher.
+//! and whose heartbeats are a bare nonce; v8 clients get `seq` and `{t}` acks.
+//!
+//! DAVE, the end-to-end encryption Discord requires on voice, is on by default
+//! ([`DaveMode`]): Session Description says `dave_protocol_version: 1`, and each call runs
+//! the MLS handshake (ops 11, 21–31) between the bot and the simulated people in the channel
+//! ([`call`]). Each RTP payload is then a DAVE frame: the receiver removes the transport
+//! encryption, has the members decrypt the frame with their own davey sessions, and only
+//! then decodes the Opus. A frame without DAVE after the group is ready is counted as a
+//! fault ([`Heard::plaintext_after_ready`]), and no member can hear it.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -18,7 +24,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use tokio_websockets::{CloseCode, Message, ServerBuilder, WebSocketStream};
@@ -28,6 +34,12 @@ use crate::audio::{
     decrypt_rtp, dominant_frequency, rms, wav_from_pcm, OpusDecoder, VoiceCipher, SAMPLE_RATE,
     SILENT_FRAME,
 };
+use crate::dave::GatewayMessage;
+
+mod call;
+
+use call::{Call, Judged};
+pub use call::{Committer, DaveMode, DaveView, ListenerRecord};
 
 /// Short enough that a test lasting a few seconds sees heartbeats and their acks.
 const HEARTBEAT_INTERVAL_MS: f64 = 1000.0;
@@ -54,6 +66,8 @@ pub struct HeardFrame {
     pub sequence: u16,
     /// The payload was Discord's silence frame (`f8 ff fe`).
     pub silent: bool,
+    /// The frame came end-to-end encrypted (DAVE) and a member decrypted it.
+    pub e2ee: bool,
     /// Interleaved stereo samples as [`OpusDecoder`] gives them; empty if Opus refused it.
     pub pcm: Vec<f32>,
 }
@@ -65,6 +79,7 @@ impl fmt::Debug for HeardFrame {
             .field("ssrc", &self.ssrc)
             .field("sequence", &self.sequence)
             .field("silent", &self.silent)
+            .field("e2ee", &self.e2ee)
             .field("samples", &self.pcm.len())
             .finish()
     }
@@ -74,11 +89,15 @@ impl fmt::Debug for HeardFrame {
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
     pub user: u64,
+    /// The voice channel the gateway sent the bot to.
+    pub channel: u64,
     pub session_id: String,
     pub ssrc: u32,
     /// The `v` the client dialled with.
     pub gateway_version: u8,
     pub max_dave_protocol_version: Option<u64>,
+    /// What Session Description (op 4) said, once sent.
+    pub dave_protocol_version: Option<u16>,
     pub identified_at: Instant,
     /// Set by Select Protocol.
     pub mode: Option<VoiceCipher>,
@@ -100,6 +119,14 @@ pub struct Heard {
     pub refused: usize,
     /// RTP packets for a keyed session that failed to decrypt.
     pub undecryptable: usize,
+    /// Non-silent frames without DAVE in a DAVE call; members' clients drop them.
+    pub plaintext: usize,
+    /// Of those, the ones sent after the group was ready for the bot: each is a fault.
+    pub plaintext_after_ready: usize,
+    /// DAVE frames no member could decrypt.
+    pub dave_undecryptable: usize,
+    /// The DAVE side of the call the bot is (or was last) in.
+    pub dave: DaveView,
 }
 
 impl Heard {
@@ -109,6 +136,16 @@ impl Heard {
 
     pub fn silent_frames(&self) -> usize {
         self.frames.iter().filter(|f| f.silent).count()
+    }
+
+    /// Frames heard through DAVE decryption.
+    pub fn e2ee_frames(&self) -> usize {
+        self.frames.iter().filter(|f| f.e2ee).count()
+    }
+
+    /// When the first frame heard through DAVE decryption arrived.
+    pub fn first_e2ee_at(&self) -> Option<Instant> {
+        self.frames.iter().find(|f| f.e2ee).map(|f| f.at)
     }
 
     pub fn first_audio_at(&self) -> Option<Instant> {
@@ -185,14 +222,40 @@ impl Heard {
         } else {
             format!("{} Hz rms {:.3}", dominant_frequency(&audio), rms(&audio))
         };
+        let listeners: Vec<String> = self
+            .dave
+            .listeners
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} {}/{}{}",
+                    l.user,
+                    l.decrypted,
+                    l.decrypted + l.failed,
+                    if l.left_at.is_some() { " left" } else { "" }
+                )
+            })
+            .collect();
         format!(
-            "{} sessions [{}], {} audio frames, {} silent, {} refused, {} undecryptable, audio {}",
+            "{} sessions [{}], {} audio frames ({} e2ee), {} silent, {} refused, {} undecryptable; \
+             DAVE v{} epoch {} members {:?}, to bot {:?}, from bot {:?}, listeners [{}], \
+             {} plaintext ({} after ready), {} DAVE undecryptable; audio {}",
             self.sessions.len(),
             sessions.join("; "),
             self.audio_frames(),
+            self.e2ee_frames(),
             self.silent_frames(),
             self.refused,
             self.undecryptable,
+            self.dave.protocol_version,
+            self.dave.epoch,
+            self.dave.members,
+            self.dave.to_bot,
+            self.dave.from_bot,
+            listeners.join(", "),
+            self.plaintext,
+            self.plaintext_after_ready,
+            self.dave_undecryptable,
             pitch,
         )
     }
@@ -207,6 +270,7 @@ impl fmt::Debug for Heard {
 #[derive(Hash, PartialEq, Eq)]
 struct Credentials {
     guild: u64,
+    channel: u64,
     user: u64,
     session_id: String,
     token: String,
@@ -215,6 +279,7 @@ struct Credentials {
 /// What the UDP side needs to open one SSRC's packets.
 struct Stream {
     guild: u64,
+    channel: u64,
     session: usize,
     /// Set by Select Protocol; packets before it cannot be opened.
     key: Option<([u8; 32], VoiceCipher)>,
@@ -228,12 +293,17 @@ struct State {
     /// (guild, session index) -> the WebSocket connection that holds it, so a connection
     /// superseded by a Resume does not mark the session closed when it goes.
     owners: HashMap<(u64, usize), u64>,
+    /// Each voice channel's call, by channel id.
+    calls: HashMap<u64, Arc<Mutex<Call>>>,
+    /// Where each simulated member sits: (guild, user) → channel.
+    members: HashMap<(u64, u64), u64>,
     next_ssrc: u32,
     next_conn: u64,
 }
 
 struct Shared {
     modes: Vec<VoiceCipher>,
+    dave: DaveMode,
     udp_port: u16,
     state: Mutex<State>,
     /// Bumped on every change, to wake `wait_for`.
@@ -251,6 +321,21 @@ impl Shared {
     fn notify(&self) {
         self.changed.send_replace(());
     }
+
+    /// The call in `channel`, made on first use.
+    fn call(&self, guild: u64, channel: u64) -> Arc<Mutex<Call>> {
+        self.state()
+            .calls
+            .entry(channel)
+            .or_insert_with(|| Arc::new(Mutex::new(Call::new(guild, channel, self.dave))))
+            .clone()
+    }
+}
+
+/// A call's lock; a panic elsewhere leaves its data usable, as for the state.
+fn lock(call: &Mutex<Call>) -> MutexGuard<'_, Call> {
+    call.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Aborts the server's tasks when the last handle goes. Connection tasks live in JoinSets
@@ -269,8 +354,13 @@ pub struct FakeVoiceServer;
 
 impl FakeVoiceServer {
     /// Binds the voice WebSocket (TLS) and the RTP socket on loopback, offering `modes` in
-    /// Ready, and makes this process trust the test CA.
+    /// Ready and DAVE v1, and makes this process trust the test CA.
     pub async fn start(modes: &[VoiceCipher]) -> RunningVoice {
+        Self::start_with(modes, DaveMode::default()).await
+    }
+
+    /// As [`start`](Self::start), with DAVE as `dave` says.
+    pub async fn start_with(modes: &[VoiceCipher], dave: DaveMode) -> RunningVoice {
         tls::trust_test_ca();
         let acceptor = TlsAcceptor::from(tls::server_config());
 
@@ -290,6 +380,7 @@ impl FakeVoiceServer {
         let (changed, _) = watch::channel(());
         let shared = Arc::new(Shared {
             modes: modes.to_vec(),
+            dave,
             udp_port,
             state: Mutex::new(State {
                 next_ssrc: 1000,
@@ -354,25 +445,69 @@ impl RunningVoice {
         self.shared.udp_port
     }
 
-    /// Accepts Identify (and Resume) with exactly these credentials; anything else is closed
-    /// with 4004.
-    pub fn authorize(&self, guild: u64, user: u64, session_id: &str, token: &str) {
+    /// Accepts Identify (and Resume) with exactly these credentials, for a session in the
+    /// call on `channel`; anything else is closed with 4004.
+    pub fn authorize(&self, guild: u64, channel: u64, user: u64, session_id: &str, token: &str) {
         self.shared.state().authorized.insert(Credentials {
             guild,
+            channel,
             user,
             session_id: session_id.to_string(),
             token: token.to_string(),
         });
     }
 
-    /// A snapshot of everything heard for `guild` so far.
+    /// A person (not the bot) joins `channel` (`Some`) or leaves (`None`): a simulated member
+    /// with its own DAVE session joins or leaves that channel's call.
+    pub fn set_member(&self, guild: u64, user: u64, channel: Option<u64>) {
+        let previous = {
+            let mut state = self.shared.state();
+            match channel {
+                Some(c) => state.members.insert((guild, user), c),
+                None => state.members.remove(&(guild, user)),
+            }
+        };
+        if let Some(old) = previous.filter(|old| Some(*old) != channel) {
+            let call = self.shared.state().calls.get(&old).cloned();
+            if let Some(call) = call {
+                lock(&call).member_left(user);
+            }
+        }
+        if let Some(c) = channel {
+            lock(&self.shared.call(guild, c)).member_joined(user);
+        }
+        self.shared.notify();
+    }
+
+    /// The gateway saw `user` (the bot) leave the guild's voice channel: it leaves the call's
+    /// group, as Discord's voice server learns from its gateway.
+    pub fn left(&self, guild: u64, user: u64) {
+        let calls: Vec<_> = self.shared.state().calls.values().cloned().collect();
+        for call in calls {
+            let mut call = lock(&call);
+            if call.guild == guild && call.bot_user() == Some(user) {
+                call.bot_gone();
+            }
+        }
+        self.shared.notify();
+    }
+
+    /// A snapshot of everything heard for `guild` so far, with the DAVE side of the call its
+    /// last session is in.
     pub fn heard(&self, guild: u64) -> Heard {
-        self.shared
-            .state()
-            .guilds
-            .get(&guild)
-            .cloned()
-            .unwrap_or_default()
+        let (mut heard, call) = {
+            let state = self.shared.state();
+            let heard = state.guilds.get(&guild).cloned().unwrap_or_default();
+            let call = heard
+                .sessions
+                .last()
+                .and_then(|s| state.calls.get(&s.channel).cloned());
+            (heard, call)
+        };
+        if let Some(call) = call {
+            heard.dave = lock(&call).view();
+        }
+        heard
     }
 
     /// Waits until `pred` holds for what was heard for `guild`, and returns that snapshot.
@@ -441,6 +576,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Clone, Copy)]
 struct Bound {
     guild: u64,
+    channel: u64,
+    user: u64,
     index: usize,
     ssrc: u32,
 }
@@ -450,12 +587,23 @@ struct Conn {
     version: u8,
     seq: u64,
     bound: Option<Bound>,
+    /// Where the call's DAVE messages for this connection's user arrive.
+    dave_tx: mpsc::UnboundedSender<GatewayMessage>,
+}
+
+impl Conn {
+    fn call(&self, shared: &Shared) -> Option<Arc<Mutex<Call>>> {
+        let bound = self.bound?;
+        shared.state().calls.get(&bound.channel).cloned()
+    }
 }
 
 enum Next {
     Continue,
     Close(u16, &'static str),
 }
+
+type Ws<S> = WebSocketStream<S>;
 
 async fn serve_ws(
     shared: Arc<Shared>,
@@ -478,11 +626,13 @@ async fn serve_ws(
         state.next_conn += 1;
         state.next_conn
     };
+    let (dave_tx, mut dave_rx) = mpsc::unbounded_channel();
     let mut conn = Conn {
         id,
         version,
         seq: 0,
         bound: None,
+        dave_tx,
     };
 
     // Discord greets first; songbird sends Identify without waiting, and takes both orders.
@@ -495,7 +645,14 @@ async fn serve_ws(
     .await?;
 
     let result = loop {
-        let Some(message) = ws.next().await else {
+        let message = tokio::select! {
+            message = ws.next() => message,
+            Some(dave) = dave_rx.recv() => {
+                send_dave(&mut ws, &mut conn, dave).await?;
+                continue;
+            }
+        };
+        let Some(message) = message else {
             break Ok(());
         };
         let message = match message {
@@ -505,13 +662,24 @@ async fn serve_ws(
         if message.is_close() {
             break Ok(());
         }
-        // Binary frames are DAVE's MLS opcodes; declined DAVE means none are expected.
-        let Some(text) = message.as_text() else {
-            continue;
-        };
-        let next = match serde_json::from_str::<Value>(text) {
-            Ok(payload) => handle(&shared, &mut ws, &mut conn, payload).await?,
-            Err(_) => Next::Close(close::DECODE_ERROR, "Failed to decode payload"),
+        let next = if let Some(text) = message.as_text() {
+            match serde_json::from_str::<Value>(text) {
+                Ok(payload) => handle(&shared, &mut ws, &mut conn, payload).await?,
+                Err(_) => Next::Close(close::DECODE_ERROR, "Failed to decode payload"),
+            }
+        } else if message.is_binary() {
+            // DAVE's MLS messages (op 26 key package, op 28 commit and welcome).
+            let bytes = message.into_payload();
+            match conn.call(&shared) {
+                Some(call) => {
+                    lock(&call).bot_sent_binary(&bytes);
+                    shared.notify();
+                    Next::Continue
+                }
+                None => Next::Close(close::NOT_AUTHENTICATED, "Not authenticated"),
+            }
+        } else {
+            Next::Continue
         };
         if let Next::Close(code, reason) = next {
             tracing::debug!(code, reason, "fake voice: closing a connection");
@@ -527,28 +695,33 @@ async fn serve_ws(
     };
 
     if let Some(bound) = conn.bound {
-        let mut state = shared.state();
-        if state.owners.get(&(bound.guild, bound.index)) == Some(&conn.id) {
-            if let Some(session) = state
-                .guilds
-                .get_mut(&bound.guild)
-                .and_then(|h| h.sessions.get_mut(bound.index))
-            {
-                session.closed_at = Some(Instant::now());
+        let owned = {
+            let mut state = shared.state();
+            let owned = state.owners.get(&(bound.guild, bound.index)) == Some(&conn.id);
+            if owned {
+                if let Some(session) = state
+                    .guilds
+                    .get_mut(&bound.guild)
+                    .and_then(|h| h.sessions.get_mut(bound.index))
+                {
+                    session.closed_at = Some(Instant::now());
+                }
+            }
+            owned
+        };
+        // The session may still be resumed; the bot leaves the group when the gateway says
+        // it left the channel, or when a new session replaces this one.
+        if owned {
+            if let Some(call) = conn.call(&shared) {
+                lock(&call).bot_dropped();
             }
         }
-        drop(state);
         shared.notify();
     }
     result
 }
 
-async fn send<S>(
-    ws: &mut WebSocketStream<S>,
-    conn: &mut Conn,
-    op: u8,
-    d: Value,
-) -> Result<(), BoxError>
+async fn send<S>(ws: &mut Ws<S>, conn: &mut Conn, op: u8, d: Value) -> Result<(), BoxError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -564,6 +737,42 @@ where
     Ok(())
 }
 
+/// A DAVE message from the call: JSON as any other, binary as `[opcode][payload]` (v4) or
+/// `[seq u16][opcode][payload]` (v8).
+async fn send_dave<S>(
+    ws: &mut Ws<S>,
+    conn: &mut Conn,
+    message: GatewayMessage,
+) -> Result<(), BoxError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    match message {
+        GatewayMessage::Json(value) => {
+            let op = value
+                .get("op")
+                .and_then(Value::as_u64)
+                .and_then(|op| u8::try_from(op).ok());
+            let d = value.get("d").cloned().unwrap_or(Value::Null);
+            match op {
+                Some(op) => send(ws, conn, op, d).await,
+                None => Ok(()),
+            }
+        }
+        GatewayMessage::Binary(frame) => {
+            let bytes = if conn.version >= 8 {
+                conn.seq += 1;
+                // The wire carries the low 16 bits, as Discord's binary frames do.
+                frame.to_ws_bytes_v8(conn.seq as u16)
+            } else {
+                frame.to_ws_bytes()
+            };
+            ws.send(Message::binary(bytes)).await?;
+            Ok(())
+        }
+    }
+}
+
 /// An ID sent as a string (as Discord's snowflakes are) or a number.
 fn snowflake(v: &Value) -> Option<u64> {
     match v {
@@ -575,7 +784,7 @@ fn snowflake(v: &Value) -> Option<u64> {
 
 async fn handle<S>(
     shared: &Shared,
-    ws: &mut WebSocketStream<S>,
+    ws: &mut Ws<S>,
     conn: &mut Conn,
     payload: Value,
 ) -> Result<Next, BoxError>
@@ -603,15 +812,19 @@ where
             ) else {
                 return Ok(Next::Close(close::DECODE_ERROR, "Failed to decode payload"));
             };
-            let credentials = Credentials {
-                guild,
-                user,
-                session_id: session_id.to_string(),
-                token: token.to_string(),
-            };
-            let ssrc = {
+            let (ssrc, channel) = {
                 let mut state = shared.state();
-                if !state.authorized.contains(&credentials) {
+                let channel = state
+                    .authorized
+                    .iter()
+                    .find(|c| {
+                        c.guild == guild
+                            && c.user == user
+                            && c.session_id == session_id
+                            && c.token == token
+                    })
+                    .map(|c| c.channel);
+                let Some(channel) = channel else {
                     state.guilds.entry(guild).or_default().refused += 1;
                     drop(state);
                     shared.notify();
@@ -619,19 +832,21 @@ where
                         close::AUTHENTICATION_FAILED,
                         "Authentication failed",
                     ));
-                }
+                };
                 let ssrc = state.next_ssrc;
                 state.next_ssrc += 1;
                 let heard = state.guilds.entry(guild).or_default();
                 let index = heard.sessions.len();
                 heard.sessions.push(SessionInfo {
                     user,
+                    channel,
                     session_id: session_id.to_string(),
                     ssrc,
                     gateway_version: conn.version,
                     max_dave_protocol_version: d
                         .get("max_dave_protocol_version")
                         .and_then(Value::as_u64),
+                    dave_protocol_version: None,
                     identified_at: Instant::now(),
                     mode: None,
                     first_rtp_at: None,
@@ -644,14 +859,30 @@ where
                     ssrc,
                     Stream {
                         guild,
+                        channel,
                         session: index,
                         key: None,
                     },
                 );
                 state.owners.insert((guild, index), conn.id);
-                conn.bound = Some(Bound { guild, index, ssrc });
-                ssrc
+                conn.bound = Some(Bound {
+                    guild,
+                    channel,
+                    user,
+                    index,
+                    ssrc,
+                });
+                (ssrc, channel)
             };
+            // A fresh session replaces the user's earlier one in whatever call it was in.
+            let calls: Vec<_> = shared.state().calls.values().cloned().collect();
+            for call in calls {
+                let mut call = lock(&call);
+                if call.guild == guild && call.bot_user() == Some(user) {
+                    call.bot_gone();
+                }
+            }
+            shared.call(guild, channel);
             shared.notify();
             let modes: Vec<&str> = shared.modes.iter().map(|m| m.mode_name()).collect();
             send(
@@ -687,19 +918,26 @@ where
                 ));
             };
             let key: [u8; 32] = rand::random();
-            {
+            let dave_version = {
                 let mut state = shared.state();
                 if let Some(stream) = state.streams.get_mut(&bound.ssrc) {
                     stream.key = Some((key, mode));
                 }
-                if let Some(session) = state
+                let session = state
                     .guilds
                     .get_mut(&bound.guild)
-                    .and_then(|h| h.sessions.get_mut(bound.index))
-                {
+                    .and_then(|h| h.sessions.get_mut(bound.index));
+                let max = session
+                    .as_ref()
+                    .and_then(|s| s.max_dave_protocol_version)
+                    .and_then(|v| u16::try_from(v).ok());
+                let version = shared.dave.session_version(max);
+                if let Some(session) = session {
                     session.mode = Some(mode);
+                    session.dave_protocol_version = Some(version);
                 }
-            }
+                version
+            };
             shared.notify();
             send(
                 ws,
@@ -708,10 +946,14 @@ where
                 json!({
                     "mode": mode.mode_name(),
                     "secret_key": key,
-                    "dave_protocol_version": 0,
+                    "dave_protocol_version": dave_version,
                 }),
             )
             .await?;
+            // After op 4, so the client has its DAVE session when op 11 and op 25 arrive.
+            let call = shared.call(bound.guild, bound.channel);
+            lock(&call).bot_connected(bound.user, dave_version, conn.dave_tx.clone());
+            shared.notify();
         }
         // Heartbeat: v8 sends {t, seq_ack} and expects {t} back; earlier versions a bare nonce.
         3 => {
@@ -750,7 +992,7 @@ where
             }
             shared.notify();
         }
-        // Resume: the same session (SSRC, key) carries on over a new WebSocket.
+        // Resume: the same session (SSRC, key, DAVE group) carries on over a new WebSocket.
         7 => {
             if conn.bound.is_some() {
                 return Ok(Next::Close(
@@ -782,9 +1024,15 @@ where
                         let session = &mut heard.sessions[index];
                         session.closed_at = None;
                         session.resumes += 1;
-                        let ssrc = session.ssrc;
+                        let (ssrc, user, channel) = (session.ssrc, session.user, session.channel);
                         state.owners.insert((guild, index), conn.id);
-                        conn.bound = Some(Bound { guild, index, ssrc });
+                        conn.bound = Some(Bound {
+                            guild,
+                            channel,
+                            user,
+                            index,
+                            ssrc,
+                        });
                         true
                     }
                     None => {
@@ -801,6 +1049,17 @@ where
                 ));
             }
             send(ws, conn, 9, Value::Null).await?;
+            if let Some(call) = conn.call(shared) {
+                lock(&call).bot_resumed(conn.dave_tx.clone());
+            }
+        }
+        // DAVE: ready for a transition, or a commit or welcome it could not process.
+        23 | 31 => {
+            let Some(call) = conn.call(shared) else {
+                return Ok(Next::Close(close::NOT_AUTHENTICATED, "Not authenticated"));
+            };
+            lock(&call).bot_sent_json(op as u8, &payload);
+            shared.notify();
         }
         other => {
             tracing::warn!(op = other, "fake voice: unexpected opcode from the client");
@@ -856,40 +1115,69 @@ async fn serve_udp(shared: Arc<Shared>, socket: UdpSocket) {
         }
         let sequence = u16::from_be_bytes([packet[2], packet[3]]);
         let ssrc = u32::from_be_bytes([packet[8], packet[9], packet[10], packet[11]]);
-        let Some((guild, session, key, mode)) = shared
-            .state()
-            .streams
-            .get(&ssrc)
-            .and_then(|s| s.key.map(|(key, mode)| (s.guild, s.session, key, mode)))
-        else {
+        let Some((guild, session, key, mode, call)) = ({
+            let state = shared.state();
+            state.streams.get(&ssrc).and_then(|s| {
+                s.key.map(|(key, mode)| {
+                    let call = state.calls.get(&s.channel).cloned();
+                    (s.guild, s.session, key, mode, call)
+                })
+            })
+        }) else {
             continue;
         };
         let at = Instant::now();
-        let frame = decrypt_rtp(mode, &key, packet).map(|opus| {
-            let pcm = decoders
+        // The transport layer first, then DAVE: what a member's client does.
+        let judged = decrypt_rtp(mode, &key, packet).map(|payload| match &call {
+            Some(call) => lock(call).judge(sequence, &payload),
+            None => Judged::Heard {
+                opus: payload,
+                e2ee: false,
+            },
+        });
+        let frame = match &judged {
+            Some(Judged::Heard { opus, e2ee }) => Some((opus.as_slice(), *e2ee)),
+            Some(Judged::Silence) => Some((&SILENT_FRAME[..], false)),
+            _ => None,
+        }
+        .map(|(opus, e2ee)| HeardFrame {
+            at,
+            ssrc,
+            sequence,
+            silent: opus == SILENT_FRAME,
+            e2ee,
+            pcm: decoders
                 .entry(ssrc)
                 .or_default()
-                .decode(&opus)
-                .unwrap_or_default();
-            HeardFrame {
-                at,
-                ssrc,
-                sequence,
-                silent: opus == SILENT_FRAME,
-                pcm,
-            }
+                .decode(opus)
+                .unwrap_or_default(),
         });
         {
             let mut state = shared.state();
             let heard = state.guilds.entry(guild).or_default();
-            match frame {
-                Some(frame) => {
-                    if let Some(s) = heard.sessions.get_mut(session) {
-                        s.first_rtp_at.get_or_insert(at);
-                    }
-                    heard.frames.push(frame);
+            if judged.is_some() {
+                if let Some(s) = heard.sessions.get_mut(session) {
+                    s.first_rtp_at.get_or_insert(at);
                 }
+            }
+            match judged {
                 None => heard.undecryptable += 1,
+                Some(Judged::Plaintext { after_ready }) => {
+                    heard.plaintext += 1;
+                    if after_ready {
+                        heard.plaintext_after_ready += 1;
+                        tracing::warn!(
+                            guild,
+                            sequence,
+                            "fake voice: a plaintext frame after the DAVE group was ready"
+                        );
+                    }
+                }
+                Some(Judged::Undecryptable) => heard.dave_undecryptable += 1,
+                Some(Judged::Heard { .. } | Judged::Silence) => {}
+            }
+            if let Some(frame) = frame {
+                heard.frames.push(frame);
             }
         }
         shared.notify();
