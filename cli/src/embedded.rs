@@ -59,7 +59,11 @@ pub async fn run(
     config: Embedded,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let settings = config.worker;
+    let mut settings = config.worker;
+    // At home, egress costs nothing: an Opus source plays as it comes, unless told otherwise.
+    settings
+        .voice_bitrate
+        .get_or_insert(timmybot_config::VoiceBitrate::Passthrough);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = timmybot_store::open(&settings.store, clock.clone()).await?;
     let bus: Arc<dyn IntentBus> = Arc::new(LocalBus::new(BUS_VISIBILITY));

@@ -1,7 +1,11 @@
 //! Voice benchmarks, printed as a table:
 //!
 //! - streams per core, Opus passthrough and transcoded: N mock mixers on one scheduler
-//!   thread (one core), each playing a looping track, ticked every real 20 ms;
+//!   thread (one core), each playing a looping track of music-like sound, ticked every real
+//!   20 ms; beside them, in the same run, libopus's own ceiling: the same sound encoded at the
+//!   same settings, as fast as one core can, and our figure as a share of it;
+//! - what DAVE adds: davey encrypting each frame, as songbird's mixer does once the group is
+//!   ready, and the streams per core that leaves;
 //! - RSS per extra stream;
 //! - the gap between two queued tracks, in 20 ms frames, with the player's handoff;
 //! - intent received → first RTP packet, through the real player with a resolved local file.
@@ -23,7 +27,7 @@ use timmybot_domain::{
     ChannelId, GuildId, IntentId, IntentKind, MessageId, PlaybackIntent, Position, ReplyTo, UserId,
 };
 use timmybot_domain::{Clock, SystemClock};
-use timmybot_fake_discord::audio::wav_tone;
+use timmybot_fake_discord::audio::{wav_from_pcm, wav_tone};
 use timmybot_mixer_tests::{Frame, MockCall, MockFleet, TrackAdder};
 use timmybot_sources::{Guard, Sources, SourcesConfig};
 use timmybot_store::sqlite::SqliteStore;
@@ -48,28 +52,26 @@ fn main() {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
-    let wav = dir.path().join("tone.wav");
-    std::fs::write(&wav, wav_tone(440.0, 10.0, 0.5)).expect("write tone");
+    let wav = dir.path().join("music.wav");
+    let music = music_like(10.0);
+    std::fs::write(&wav, wav_from_pcm(&music, 2, 48_000)).expect("write the music");
 
     let pcm = rt.block_on(async {
         Memory::new(File::new(wav.clone()).into())
             .await
-            .expect("cache the tone")
+            .expect("cache the music")
     });
     let opus = rt.block_on(async {
         let mut c = Compressed::new(File::new(wav.clone()).into(), Bitrate::Bits(64_000))
             .await
-            .expect("compress the tone");
+            .expect("compress the music");
         c.raw.load_all();
         c
     });
 
     println!(
-        "TimmyBot voice benchmarks (one scheduler thread = one core; 20 ms ticks; Opus at {} b/s)\n",
-        match voice_worker::adapters::songbird::BITRATE {
-            Bitrate::Bits(b) => b,
-            _ => 0,
-        }
+        "TimmyBot voice benchmarks (one scheduler thread = one core; 20 ms ticks; Opus at {BPS} b/s, \
+         the AWS default VOICE_BITRATE)\n"
     );
     println!("| measure | value | goal |");
     println!("|---|---|---|");
@@ -100,6 +102,9 @@ fn main() {
     );
     drop(calls);
 
+    let ceiling = libopus_ceiling(&music);
+    let dave = dave_cost_per_frame();
+    let mut transcoded = 0.0;
     for (label, n, goal, make) in [
         (
             "Opus passthrough",
@@ -122,7 +127,26 @@ fn main() {
             ms(p50),
             ms(p99),
         );
+        // DAVE adds one encryption per frame, per stream, on the mixer's thread.
+        let per_stream = p50.as_secs_f64() / n as f64;
+        let with_dave = TICK.as_secs_f64() / (per_stream + dave.as_secs_f64());
+        println!("| streams per core, {label}, with DAVE | {with_dave:.0} | — |");
+        if label.starts_with("transcoded") {
+            transcoded = per_core;
+        }
     }
+    println!(
+        "| libopus's ceiling: the same music encoded at {BPS} b/s (complexity {}, 20 ms stereo) on one core | {:.0} streams | — |",
+        ceiling.complexity, ceiling.streams
+    );
+    println!(
+        "| transcoded streams per core as a share of libopus's ceiling | {:.0}% | — |",
+        100.0 * transcoded / ceiling.streams
+    );
+    println!(
+        "| DAVE: encrypting one 20 ms frame (davey) | {:.1} µs | — |",
+        dave.as_secs_f64() * 1e6
+    );
 
     let gaps: Vec<usize> = (0..10).map(|_| gap_frames(&rt, &dir)).collect();
     println!(
@@ -140,6 +164,126 @@ fn main() {
     );
 }
 
+/// The bitrate the benches encode at: the AWS default.
+const BPS: i32 = 64_000;
+
+/// Sound an encoder has to work for, unlike a pure tone: a chord with its overtones, a
+/// tremolo, and a little noise.
+fn music_like(secs: f32) -> Vec<f32> {
+    let frames = (secs * 48_000.0) as usize;
+    let mut noise: u32 = 0x9e37_79b9;
+    let mut out = Vec::with_capacity(frames * 2);
+    for i in 0..frames {
+        let t = i as f32 / 48_000.0;
+        let tone = |f: f32, a: f32| a * (2.0 * std::f32::consts::PI * f * t).sin();
+        let chord = tone(220.0, 0.2)
+            + tone(277.2, 0.15)
+            + tone(329.6, 0.15)
+            + tone(440.0, 0.1)
+            + tone(1_760.0, 0.03)
+            + tone(3_520.0, 0.015);
+        let tremolo = 0.8 + 0.2 * (2.0 * std::f32::consts::PI * 4.0 * t).sin();
+        noise ^= noise << 13;
+        noise ^= noise >> 17;
+        noise ^= noise << 5;
+        let hiss = (noise as f32 / u32::MAX as f32 - 0.5) * 0.04;
+        let left = chord * tremolo + hiss;
+        let right = chord * (1.6 - tremolo) * 0.8 + hiss;
+        out.push(left);
+        out.push(right);
+    }
+    out
+}
+
+struct Ceiling {
+    streams: f64,
+    complexity: i32,
+}
+
+/// libopus through the same crate songbird encodes with, at songbird's settings (the audio
+/// application, its default complexity) and our bitrate: 20 ms frames of `music` as fast as
+/// one thread can, for two seconds. One stream is 50 frames a second.
+fn libopus_ceiling(music: &[f32]) -> Ceiling {
+    use opus2::{Application, Bitrate as OpusBitrate, Channels, Encoder};
+    let mut enc = Encoder::new(48_000, Channels::Stereo, Application::Audio).expect("encoder");
+    enc.set_bitrate(OpusBitrate::Bits(BPS)).expect("bitrate");
+    let complexity = enc.get_complexity().unwrap_or(-1);
+    let frames: Vec<&[f32]> = music.chunks_exact(1_920).collect();
+    let mut out = vec![0u8; 1_500];
+    let started = Instant::now();
+    let mut encoded = 0usize;
+    while started.elapsed() < Duration::from_secs(2) {
+        for frame in &frames {
+            enc.encode_float(frame, &mut out).expect("encode");
+        }
+        encoded += frames.len();
+    }
+    Ceiling {
+        streams: encoded as f64 / started.elapsed().as_secs_f64() / 50.0,
+        complexity,
+    }
+}
+
+/// What davey takes to encrypt one 20 ms Opus frame of our bitrate (160 bytes) in a ready
+/// group: two members, formed through the fake voice server's DAVE side. The median of
+/// 20,000 frames.
+fn dave_cost_per_frame() -> Duration {
+    use std::collections::VecDeque;
+    use timmybot_fake_discord::dave::{DaveServer, GatewayMessage, Listener};
+    const CHANNEL: u64 = 7_000;
+    let mut server = DaveServer::new(CHANNEL).expect("a DAVE server");
+    let mut members: Vec<Listener> = [1u64, 2]
+        .iter()
+        .map(|u| Listener::new(*u, CHANNEL).expect("a member"))
+        .collect();
+    let mut queue: VecDeque<(u64, GatewayMessage)> = VecDeque::new();
+    for m in &members {
+        for o in server.client_connected(m.user_id()).expect("connect") {
+            queue.push_back((o.to, o.message));
+        }
+    }
+    let mut to_server: VecDeque<(u64, GatewayMessage)> = members
+        .iter_mut()
+        .map(|m| (m.user_id(), m.key_package().expect("a key package")))
+        .collect();
+    for _ in 0..1_000 {
+        if members.iter().all(Listener::is_ready) {
+            break;
+        }
+        while let Some((from, msg)) = to_server.pop_front() {
+            let out = match &msg {
+                GatewayMessage::Binary(f) => server.handle_binary(from, &f.to_ws_bytes()),
+                GatewayMessage::Json(v) => server.handle_json(from, v),
+            }
+            .expect("the server takes it");
+            queue.extend(out.into_iter().map(|o| (o.to, o.message)));
+        }
+        while let Some((to, msg)) = queue.pop_front() {
+            let member = members
+                .iter_mut()
+                .find(|m| m.user_id() == to)
+                .expect("a member");
+            for reply in member.handle(&msg).expect("the member takes it") {
+                to_server.push_back((to, reply));
+            }
+        }
+    }
+    assert!(
+        members.iter().all(Listener::is_ready),
+        "the DAVE group formed"
+    );
+    let frame = vec![0x7fu8; (BPS / 8 / 50) as usize];
+    let mut costs: Vec<Duration> = (0..20_000)
+        .map(|_| {
+            let started = Instant::now();
+            std::hint::black_box(members[0].encrypt_opus(&frame).expect("encrypt"));
+            started.elapsed()
+        })
+        .collect();
+    costs.sort();
+    costs[costs.len() / 2]
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -151,8 +295,8 @@ fn rss_bytes() -> u64 {
 /// `n` calls, each playing a looping track, ticked until every call sends audio.
 fn fleet(rt: &tokio::runtime::Runtime, n: usize, make: impl Fn() -> Input) -> MockFleet {
     let mut f = MockFleet::new(rt.handle(), n);
-    // The worker's bitrate (`adapters::songbird::BITRATE`), not songbird's 128 kb/s default.
-    f.set_bitrate(voice_worker::adapters::songbird::BITRATE);
+    // The worker's bitrate on AWS, not songbird's 128 kb/s default.
+    f.set_bitrate(Bitrate::Bits(BPS));
     for i in 0..n {
         f.play(i, Track::new(make()).loops(LoopState::Infinite));
     }

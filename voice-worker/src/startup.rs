@@ -135,7 +135,13 @@ pub async fn run_with(
             store,
             bus,
             clock,
-            voice: Arc::new(SongbirdVoice::new(songbird.clone(), sources.clone())),
+            voice: Arc::new(SongbirdVoice::new(
+                songbird.clone(),
+                sources.clone(),
+                settings
+                    .voice_bitrate
+                    .unwrap_or(timmybot_config::VoiceBitrate::AWS_DEFAULT),
+            )),
             presence: states.clone(),
             notifier: Arc::new(TwilightNotifier::new(http)),
             sources,

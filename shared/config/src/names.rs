@@ -31,6 +31,8 @@ pub mod env {
     /// Spotify client-credentials app, for link metadata. Usually from the secret.
     pub const SPOTIFY_CLIENT_ID: &str = "SPOTIFY_CLIENT_ID";
     pub const SPOTIFY_CLIENT_SECRET: &str = "SPOTIFY_CLIENT_SECRET";
+    /// The bitrate every outgoing voice stream keeps to, such as `64k`, or `passthrough`.
+    pub const VOICE_BITRATE: &str = "VOICE_BITRATE";
     /// The shard range this worker owns (DESIGN.md "When one worker is not enough").
     pub const SHARD_COUNT: &str = "SHARD_COUNT";
     pub const SHARD_FIRST: &str = "SHARD_FIRST";
@@ -66,6 +68,7 @@ pub mod env {
         WORKER_HEALTH_ADDR,
         SPOTIFY_CLIENT_ID,
         SPOTIFY_CLIENT_SECRET,
+        VOICE_BITRATE,
         SHARD_COUNT,
         SHARD_FIRST,
         SHARD_LAST,

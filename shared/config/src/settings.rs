@@ -110,6 +110,51 @@ impl ShardRange {
     }
 }
 
+/// What leaves the worker for Discord's voice servers, per stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceBitrate {
+    /// Every stream is encoded at this many bits per second, an Opus source that songbird
+    /// would pass through untouched included: on AWS the bytes sent are the bill.
+    Capped(u32),
+    /// An Opus source plays as it comes (YouTube's is ~130–160 kb/s); other sources are
+    /// encoded at songbird's default. Where egress is free, this saves the CPU.
+    Passthrough,
+}
+
+/// Opus's own bounds on a bitrate.
+const OPUS_BPS: std::ops::RangeInclusive<u32> = 6_000..=510_000;
+
+impl VoiceBitrate {
+    /// The AWS worker's default: Discord's default channel bitrate.
+    pub const AWS_DEFAULT: Self = Self::Capped(64_000);
+
+    /// `64k`, `64kbps`, `64000` or `passthrough`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim().to_ascii_lowercase();
+        if raw == "passthrough" {
+            return Some(Self::Passthrough);
+        }
+        let digits = raw.trim_end_matches("bps");
+        let bps = match digits.strip_suffix('k') {
+            Some(k) => k.parse::<u32>().ok()?.checked_mul(1_000)?,
+            None => digits.parse::<u32>().ok()?,
+        };
+        OPUS_BPS.contains(&bps).then_some(Self::Capped(bps))
+    }
+
+    fn read(src: &Source) -> Result<Option<Self>, ConfigError> {
+        src.get(env::VOICE_BITRATE)
+            .map(|raw| {
+                Self::parse(&raw).ok_or_else(|| ConfigError::Invalid {
+                    var: env::VOICE_BITRATE,
+                    what: "a bitrate from 6k to 510k (such as 64k), or passthrough",
+                    got: raw.chars().take(32).collect(),
+                })
+            })
+            .transpose()
+    }
+}
+
 /// A Spotify app (client credentials), for link metadata.
 #[derive(Debug, Clone)]
 pub struct SpotifyApp {
@@ -136,6 +181,8 @@ pub struct WorkerSettings {
     pub shards: Option<ShardRange>,
     /// Where `local:NAME` tracks come from; `None` turns them off.
     pub music_dir: Option<PathBuf>,
+    /// `VOICE_BITRATE`; `None`: the binary's default (64 kb/s on AWS, passthrough in serve).
+    pub voice_bitrate: Option<VoiceBitrate>,
 }
 
 /// DESIGN.md's defaults.
@@ -167,6 +214,7 @@ impl WorkerSettings {
             spotify,
             shards: ShardRange::read(src)?,
             music_dir: src.get(env::MUSIC_DIR).map(PathBuf::from),
+            voice_bitrate: VoiceBitrate::read(src)?,
         })
     }
 
@@ -305,6 +353,26 @@ mod tests {
         let shown = format!("{:?}", worker(&v).unwrap());
         assert!(!shown.contains("youtube"), "{shown}");
         assert!(!shown.contains("spotify-secret"), "{shown}");
+    }
+
+    #[test]
+    fn the_voice_bitrate_reads_as_people_write_it() {
+        for (raw, want) in [
+            ("64k", VoiceBitrate::Capped(64_000)),
+            ("96kbps", VoiceBitrate::Capped(96_000)),
+            ("48000", VoiceBitrate::Capped(48_000)),
+            (" Passthrough ", VoiceBitrate::Passthrough),
+        ] {
+            assert_eq!(VoiceBitrate::parse(raw), Some(want), "{raw}");
+        }
+        for bad in ["", "fast", "5k", "600k", "64m", "-64k"] {
+            assert_eq!(VoiceBitrate::parse(bad), None, "{bad}");
+        }
+        let mut v = BASE.to_vec();
+        v.push(("VOICE_BITRATE", "lots"));
+        let e = worker(&v).unwrap_err().to_string();
+        assert!(e.contains("VOICE_BITRATE"), "{e}");
+        assert_eq!(worker(BASE).unwrap().voice_bitrate, None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use songbird::input::codecs::{get_codec_registry, get_probe};
 use songbird::input::Input;
 use songbird::tracks::{ControlError, PlayMode, TrackHandle};
 use songbird::Songbird;
+use timmybot_config::VoiceBitrate;
 use timmybot_domain::{ChannelId, GuildId, Track};
 use timmybot_sources::Sources;
 
@@ -25,9 +26,41 @@ use crate::ports::{
     Armed, OnEnd, Protection, TrackControl, TrackEnd, Unencrypted, Voice, VoiceError,
 };
 
-/// Discord's default voice-channel bitrate. More is wasted on most channels, and audio
-/// egress is the worker's largest cost (README "Deploy").
-pub const BITRATE: songbird::driver::Bitrate = songbird::driver::Bitrate::Bits(64_000);
+/// What every stream sends, from `VOICE_BITRATE`.
+///
+/// songbird passes an Opus source through untouched when it is the only track playing, at
+/// volume exactly 1.0: a YouTube stream then leaves at its own 130–160 kb/s, whatever the
+/// call's bitrate. With a cap, every track plays at a gain a millionth below what was asked
+/// (inaudible: −0.00001 dB), which is songbird's own condition for encoding it, at the cap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Egress {
+    pub bitrate: songbird::driver::Bitrate,
+    gain_factor: f32,
+}
+
+/// The gain factor that keeps songbird from passing a track through.
+const NO_PASSTHROUGH: f32 = 1.0 - 1e-6;
+
+impl Egress {
+    pub fn new(bitrate: VoiceBitrate) -> Self {
+        match bitrate {
+            VoiceBitrate::Capped(bps) => Self {
+                bitrate: songbird::driver::Bitrate::Bits(i32::try_from(bps).unwrap_or(i32::MAX)),
+                gain_factor: NO_PASSTHROUGH,
+            },
+            // songbird's own default for what it must encode.
+            VoiceBitrate::Passthrough => Self {
+                bitrate: songbird::driver::Bitrate::Bits(128_000),
+                gain_factor: 1.0,
+            },
+        }
+    }
+
+    /// The gain a track plays at when `gain` is asked for.
+    pub fn gain(self, gain: f32) -> f32 {
+        gain * self.gain_factor
+    }
+}
 
 /// How often [`SongbirdVoice::protection`] looks at a joining call's DAVE state: songbird
 /// announces no change of it.
@@ -39,14 +72,16 @@ type DaveWatch = Arc<Mutex<Option<DaveStatus>>>;
 pub struct SongbirdVoice {
     manager: Arc<Songbird>,
     sources: Arc<Sources>,
+    egress: Egress,
     dave: Mutex<HashMap<GuildId, DaveWatch>>,
 }
 
 impl SongbirdVoice {
-    pub fn new(manager: Arc<Songbird>, sources: Arc<Sources>) -> Self {
+    pub fn new(manager: Arc<Songbird>, sources: Arc<Sources>, bitrate: VoiceBitrate) -> Self {
         Self {
             manager,
             sources,
+            egress: Egress::new(bitrate),
             dave: Mutex::new(HashMap::new()),
         }
     }
@@ -107,7 +142,7 @@ impl Voice for SongbirdVoice {
             for event in [CoreEvent::DriverConnect, CoreEvent::DriverReconnect] {
                 c.add_global_event(Event::Core(event), WatchDave(watch.clone()));
             }
-            c.set_bitrate(BITRATE);
+            c.set_bitrate(self.egress.bitrate);
             c.join(ch).await
         };
         let joined = match joining {
@@ -180,7 +215,7 @@ impl Voice for SongbirdVoice {
             .open(track)
             .await
             .map_err(|e| VoiceError::Source(e.to_string()))?;
-        arm_on(call, input, gain, on_end).await
+        arm_on(call, input, gain, on_end, self.egress).await
     }
 }
 
@@ -191,6 +226,7 @@ pub async fn arm_on(
     input: Input,
     gain: f32,
     on_end: OnEnd,
+    egress: Egress,
 ) -> Result<Box<dyn Armed>, VoiceError> {
     let input = input
         .make_playable_async(get_codec_registry(), get_probe())
@@ -201,6 +237,7 @@ pub async fn arm_on(
         input,
         gain,
         on_end,
+        egress,
     }))
 }
 
@@ -209,6 +246,7 @@ struct SongbirdArmed {
     input: Input,
     gain: f32,
     on_end: OnEnd,
+    egress: Egress,
 }
 
 impl Armed for SongbirdArmed {
@@ -218,8 +256,9 @@ impl Armed for SongbirdArmed {
             input,
             gain,
             on_end,
+            egress,
         } = *self;
-        let mut track = songbird::tracks::Track::new(input).volume(gain);
+        let mut track = songbird::tracks::Track::new(input).volume(egress.gain(gain));
         // Either event ends the track; `Ended` fires the callback only once. Registered
         // before the track exists, so even an instant end is seen.
         let once = Ended(Arc::new(Mutex::new(Some(on_end))));
@@ -236,7 +275,7 @@ impl Armed for SongbirdArmed {
         if paused || play_after_seek {
             track = track.pause();
         }
-        let control = Arc::new(Control::<TrackHandle>::default());
+        let control = Arc::new(Control::<TrackHandle>::new(egress));
         if !at.is_zero() {
             control.seek(at);
         }
@@ -325,18 +364,24 @@ enum Slot<H> {
 /// A started track. Until it is in the call (a contended call lock adds it from a task), its
 /// commands are kept, and they are applied in order once it is: a `/pause` in that window
 /// pauses it, rather than leaving the store saying paused while the audio plays on.
-pub struct Control<H>(Mutex<Slot<H>>);
+pub struct Control<H> {
+    slot: Mutex<Slot<H>>,
+    egress: Egress,
+}
 
-impl<H> Default for Control<H> {
-    fn default() -> Self {
-        Self(Mutex::new(Slot::Pending(Vec::new())))
+impl<H> Control<H> {
+    pub fn new(egress: Egress) -> Self {
+        Self {
+            slot: Mutex::new(Slot::Pending(Vec::new())),
+            egress,
+        }
     }
 }
 
 impl<H: Handle> Control<H> {
     /// The track is in the call: apply what was asked meanwhile.
     pub fn fulfil(&self, handle: H) {
-        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
         if let Slot::Pending(cmds) = &mut *slot {
             for cmd in cmds.drain(..) {
                 run(&handle, cmd);
@@ -346,7 +391,11 @@ impl<H: Handle> Control<H> {
     }
 
     pub fn command(&self, cmd: Cmd) {
-        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let cmd = match cmd {
+            Cmd::Volume(gain) => Cmd::Volume(self.egress.gain(gain)),
+            other => other,
+        };
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
         match &mut *slot {
             Slot::Pending(cmds) => cmds.push(cmd),
             Slot::Ready(handle) => run(handle, cmd),
@@ -399,7 +448,7 @@ mod tests {
 
     #[test]
     fn commands_before_the_handle_are_applied_in_order_when_it_comes() {
-        let control = Control::<Recorder>::default();
+        let control = Control::<Recorder>::new(Egress::new(VoiceBitrate::Passthrough));
         control.pause();
         control.set_volume(0.5);
         control.seek(Duration::from_secs(3));

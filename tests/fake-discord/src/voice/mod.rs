@@ -68,6 +68,10 @@ pub struct HeardFrame {
     pub silent: bool,
     /// The frame came end-to-end encrypted (DAVE) and a member decrypted it.
     pub e2ee: bool,
+    /// The UDP datagram's size: what the bot paid to send it (without IP and UDP headers).
+    pub wire_bytes: usize,
+    /// The Opus frame's size, once decrypted.
+    pub opus_bytes: usize,
     /// Interleaved stereo samples as [`OpusDecoder`] gives them; empty if Opus refused it.
     pub pcm: Vec<f32>,
 }
@@ -136,6 +140,25 @@ impl Heard {
 
     pub fn silent_frames(&self) -> usize {
         self.frames.iter().filter(|f| f.silent).count()
+    }
+
+    /// What the audio frames since `from` cost on the wire and in Opus, in bits per second
+    /// of audio (20 ms a frame): `(wire, opus)`.
+    pub fn bitrates_since(&self, from: Instant) -> (f64, f64) {
+        let frames: Vec<&HeardFrame> = self
+            .frames
+            .iter()
+            .filter(|f| f.at >= from && !f.silent)
+            .collect();
+        if frames.is_empty() {
+            return (0.0, 0.0);
+        }
+        let secs = frames.len() as f64 * 0.020;
+        let bits = |n: usize| n as f64 * 8.0 / secs;
+        (
+            bits(frames.iter().map(|f| f.wire_bytes).sum()),
+            bits(frames.iter().map(|f| f.opus_bytes).sum()),
+        )
     }
 
     /// Frames heard through DAVE decryption.
@@ -1146,6 +1169,8 @@ async fn serve_udp(shared: Arc<Shared>, socket: UdpSocket) {
             sequence,
             silent: opus == SILENT_FRAME,
             e2ee,
+            wire_bytes: n,
+            opus_bytes: opus.len(),
             pcm: decoders
                 .entry(ssrc)
                 .or_default()
