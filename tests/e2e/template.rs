@@ -257,10 +257,12 @@ async fn the_router_serves_every_template_route() {
         .expect("sqlite store");
     let ports = Ports {
         store: Arc::new(store),
-        bus: Arc::new(LocalBus::new(Duration::from_secs(30))),
+        workers: timmybot_bus::WorkerRoutes::single(
+            Arc::new(LocalBus::new(Duration::from_secs(30))),
+            None,
+        ),
         clock,
         voice: Arc::new(NoVoice),
-        worker: None,
     };
     let app = App {
         verifier: Verifier::from_hex(&public_key_hex()).expect("test key"),

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use songbird::Songbird;
 use tokio::sync::{watch, Notify};
 use twilight_gateway::{Event, EventTypeFlags, Shard, StreamExt};
 
+use crate::adapters::calls::Calls;
 use crate::adapters::presence::VoiceStates;
-use crate::identify::BudgetQueue;
+use crate::identify::IdentifyQueue;
 
 /// The events the worker reads; everything else is skipped before deserializing.
 pub fn wanted() -> EventTypeFlags {
@@ -23,8 +23,8 @@ pub fn wanted() -> EventTypeFlags {
 
 /// Runs one shard until `stop`. `ready` is notified on each READY.
 pub async fn run_shard(
-    mut shard: Shard<BudgetQueue>,
-    songbird: Arc<Songbird>,
+    mut shard: Shard<IdentifyQueue>,
+    calls: Arc<Calls>,
     states: Arc<VoiceStates>,
     ready: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -50,7 +50,7 @@ pub async fn run_shard(
             ready.notify_one();
         }
         states.update(&event);
-        songbird.process(&event).await;
+        calls.process(&event).await;
         if let Some(tx) = &on_event {
             let _ = tx.send(event);
         }

@@ -27,6 +27,9 @@ pub struct Stats {
     pub queued_intents: usize,
     pub intents_received: u64,
     pub intents_malformed: u64,
+    /// Intents for another worker's guilds (a shard-plan mismatch), left for the DLQ.
+    #[serde(default)]
+    pub intents_misrouted: u64,
     pub uptime_secs: u64,
     /// Resident memory, from /proc; 0 where that is not available.
     pub rss_bytes: u64,
@@ -47,6 +50,7 @@ async fn stats(State(s): State<HealthState>) -> Json<Stats> {
         queued_intents: s.stats.in_flight.load(Ordering::Relaxed),
         intents_received: s.stats.received.load(Ordering::Relaxed),
         intents_malformed: s.stats.malformed.load(Ordering::Relaxed),
+        intents_misrouted: s.stats.misrouted.load(Ordering::Relaxed),
         uptime_secs: now.saturating_sub(s.started_at_ms) / 1000,
         rss_bytes: rss_bytes(),
     })

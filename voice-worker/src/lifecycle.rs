@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use timmybot_bus::WorkerService;
-use timmybot_domain::{GuildId, Heartbeat};
+use timmybot_domain::{GuildId, Heartbeat, ShardSpan, WorkerIndex};
 use tokio::sync::{oneshot, watch};
 
 use crate::consumer::ConsumerStats;
@@ -20,6 +20,10 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone)]
 pub struct LifecycleConfig {
     pub task_id: String,
+    /// This worker's index: its heartbeat item is `WORKER#<index>`.
+    pub worker: WorkerIndex,
+    /// The shards it runs: only their guilds are its to resume.
+    pub shards: ShardSpan,
     pub heartbeat_every: Duration,
     /// Scale to zero after this long with no call and no intent.
     pub idle_shutdown: Duration,
@@ -49,11 +53,11 @@ pub struct Lifecycle {
 }
 
 impl Lifecycle {
-    /// Resumes every guild the last worker was playing in. A stale last beat means the old
-    /// worker died without saving: positions are taken as of that beat.
+    /// Resumes every guild the last worker of this index was playing in. A stale last beat
+    /// means the old worker died without saving: positions are taken as of that beat.
     pub async fn resume(&self) {
         let deps = self.players.deps();
-        let last = match deps.store.last_beat().await {
+        let last = match deps.store.last_beat(self.config.worker).await {
             Ok(Some(hb)) => hb,
             Ok(None) => return,
             Err(e) => {
@@ -66,6 +70,11 @@ impl Lifecycle {
             > 2 * self.config.heartbeat_every.as_millis() as u64;
         let freeze_at = stale.then_some(last.last_beat_ms);
         for guild in last.active_guilds {
+            // Another worker now holds it if the shards were split differently since.
+            if !self.config.shards.owns(guild) {
+                tracing::warn!(%guild, "not resumed: its shard belongs to another worker now");
+                continue;
+            }
             let player = self.players.get(guild).await;
             let (tx, rx) = oneshot::channel();
             if player
@@ -97,7 +106,7 @@ impl Lifecycle {
             active_guilds,
             identifies: self.identifies.recent(now),
         };
-        if let Err(e) = deps.store.beat(&hb).await {
+        if let Err(e) = deps.store.beat(self.config.worker, &hb).await {
             tracing::warn!(error = %e, "writing the heartbeat failed");
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use timmybot_bus::{IntentBus, WorkerService};
 use timmybot_config::WorkerSettings;
-use timmybot_domain::{Clock, RetryPolicy};
+use timmybot_domain::{Clock, RetryPolicy, ShardSpan, WorkerIndex};
 use timmybot_sources::spotify::SpotifyApi;
 use timmybot_sources::{Guard, SetupError, Sources, SourcesConfig};
 use timmybot_store::SharedStore;
@@ -41,6 +41,9 @@ pub struct Ports {
     /// The identifies this worker (and the tasks before it) spent today, shared with the
     /// gateway's identify queue.
     pub identifies: Arc<IdentifyLog>,
+    /// Which worker this is, and the shards it runs (what the gateway connected).
+    pub worker: WorkerIndex,
+    pub shards: ShardSpan,
 }
 
 pub struct Worker {
@@ -48,6 +51,7 @@ pub struct Worker {
     pub stats: Arc<ConsumerStats>,
     pub lifecycle: Arc<Lifecycle>,
     bus: Arc<dyn IntentBus>,
+    shards: ShardSpan,
 }
 
 /// A running consumer: stop it with [`ConsumerTask::stop`].
@@ -82,7 +86,9 @@ impl Worker {
         let stats = Arc::new(ConsumerStats::default());
         let lifecycle = Arc::new(Lifecycle {
             config: LifecycleConfig {
-                task_id: format!("worker-{}", ulid::Ulid::new()),
+                task_id: format!("worker-{}-{}", ports.worker, ulid::Ulid::new()),
+                worker: ports.worker,
+                shards: ports.shards,
                 heartbeat_every: HEARTBEAT_EVERY,
                 idle_shutdown: settings.idle_shutdown,
                 tick_every: TICK_EVERY,
@@ -98,6 +104,7 @@ impl Worker {
             stats,
             lifecycle,
             bus: ports.bus,
+            shards: ports.shards,
         }
     }
 
@@ -107,6 +114,7 @@ impl Worker {
             bus: self.bus.clone(),
             players: self.players.clone(),
             stats: self.stats.clone(),
+            shards: self.shards,
         };
         let (stop, stopped) = watch::channel(false);
         ConsumerTask {

@@ -30,7 +30,7 @@ use twilight_model::application::interaction::application_command::CommandData;
 use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::http::interaction::InteractionResponse;
 
-use timmybot_bus::{BusError, IntentBus, WorkerService};
+use timmybot_bus::{BusError, WorkerRoutes};
 use timmybot_discord::command::{ArgError, Command};
 use timmybot_discord::ids::FromTwilight;
 use timmybot_discord::reply;
@@ -99,11 +99,10 @@ impl From<ArgError> for CommandError {
 /// Everything outside the core that it talks to.
 pub struct Ports {
     pub store: SharedStore,
-    pub bus: Arc<dyn IntentBus>,
+    /// Each worker's intent bus and service, and which guild goes to which.
+    pub workers: WorkerRoutes,
     pub clock: Arc<dyn Clock>,
     pub voice: Arc<dyn VoiceLookup>,
-    /// The worker's service, to wake it; `None` where nothing sleeps (the embedded bot).
-    pub worker: Option<Arc<dyn WorkerService>>,
 }
 
 pub struct Core {

@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use timmybot_domain::Clock;
 use timmybot_domain::{
     AllowEntry, CachedTrack, GuildId, GuildSettings, GuildState, Heartbeat, HistoryEntry,
-    QueueError, TrackKey, UserId, UserProfile, Versioned,
+    QueueError, TrackKey, UserId, UserProfile, Versioned, WorkerIndex,
 };
 use timmybot_domain::{Backoff, RetryPolicy};
 
@@ -103,15 +103,41 @@ pub trait TrackCache: Send + Sync {
     async fn cache_track(&self, track: &CachedTrack) -> StoreResult<()>;
 }
 
+/// Each worker's heartbeat: one item per worker index, overwritten on each beat.
 #[async_trait]
 pub trait HeartbeatStore: Send + Sync {
-    async fn beat(&self, heartbeat: &Heartbeat) -> StoreResult<()>;
-    async fn last_beat(&self) -> StoreResult<Option<Heartbeat>>;
+    async fn beat(&self, worker: WorkerIndex, heartbeat: &Heartbeat) -> StoreResult<()>;
+    async fn last_beat(&self, worker: WorkerIndex) -> StoreResult<Option<Heartbeat>>;
+}
+
+/// The answer to a claim on an identify bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The bucket is this caller's until `now + hold`: it may identify now.
+    Granted,
+    /// Someone else identified in this bucket; it frees at this time (epoch ms).
+    HeldUntil(u64),
+}
+
+/// Discord lets the shards of one rate-limit bucket (`shard % max_concurrency`) identify
+/// once per 5 s, counted across every process of the bot. A lease per bucket, taken with a
+/// conditional write, keeps the workers' identifies apart without any of them talking.
+#[async_trait]
+pub trait IdentifyGate: Send + Sync {
+    /// Takes `bucket` until `now_ms + hold_ms` if it is free at `now_ms`.
+    async fn claim_identify(&self, bucket: u32, now_ms: u64, hold_ms: u64) -> StoreResult<Claim>;
 }
 
 /// Everything the bot stores, as one object to pass around.
 pub trait Store:
-    GuildStore + AllowlistStore + SettingsStore + UserStore + HistoryStore + TrackCache + HeartbeatStore
+    GuildStore
+    + AllowlistStore
+    + SettingsStore
+    + UserStore
+    + HistoryStore
+    + TrackCache
+    + HeartbeatStore
+    + IdentifyGate
 {
 }
 
@@ -123,6 +149,7 @@ impl<T> Store for T where
         + HistoryStore
         + TrackCache
         + HeartbeatStore
+        + IdentifyGate
 {
 }
 

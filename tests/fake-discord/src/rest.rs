@@ -85,6 +85,8 @@ struct Inner {
     /// Channel -> messages the bot posted there.
     channels: HashMap<u64, Vec<Shown>>,
     next_id: u64,
+    /// What `GET /gateway/bot` answers: (recommended shards, max_concurrency).
+    gateway_bot: Option<(u32, u16)>,
 }
 
 #[derive(Clone, Default)]
@@ -166,6 +168,12 @@ impl FakeRest {
             let _ = axum::serve(listener, app).await;
         });
         RunningRest { addr, fake, task }
+    }
+
+    /// Makes `GET /gateway/bot` recommend `shards` shards and allow `max_concurrency`
+    /// identify buckets (one and one until this is called).
+    pub fn set_gateway_bot(&self, shards: u32, max_concurrency: u16) {
+        self.lock().gateway_bot = Some((shards, max_concurrency));
     }
 
     /// Puts `user` in voice channel `channel` of `guild`, or takes them out with `None`.
@@ -443,13 +451,15 @@ async fn edit_message(
     edit(found, &body, channel)
 }
 
-/// One shard. Clients with a proxy URL ignore the gateway URL.
-async fn gateway_bot() -> Response {
+/// The recommended shards and identify limits. Clients with a proxy URL ignore the URL.
+async fn gateway_bot(State(fake): State<FakeRest>) -> Response {
+    let (shards, max_concurrency) = fake.lock().gateway_bot.unwrap_or((1, 1));
     Json(serde_json::json!({
         "url": "wss://gateway.invalid",
-        "shards": 1,
+        "shards": shards,
         "session_start_limit": {
-            "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1,
+            "total": 1000, "remaining": 1000, "reset_after": 0,
+            "max_concurrency": max_concurrency,
         },
     }))
     .into_response()

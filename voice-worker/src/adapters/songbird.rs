@@ -1,5 +1,5 @@
-//! [`Voice`] on songbird: one `Call` per guild, joined through the twilight gateway. The only
-//! module that touches songbird's types.
+//! [`Voice`] on songbird: one `Call` per guild ([`Calls`]), joined through the guild's own
+//! twilight shard. With `calls`, the only modules that touch songbird's types.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,10 +9,10 @@ use songbird::events::{Event, EventContext, EventData, EventHandler, TrackEvent}
 use songbird::input::codecs::{get_codec_registry, get_probe};
 use songbird::input::Input;
 use songbird::tracks::{ControlError, PlayMode, TrackHandle};
-use songbird::Songbird;
 use timmybot_domain::{ChannelId, GuildId, Track};
 use timmybot_sources::Sources;
 
+use crate::adapters::calls::Calls;
 use crate::ports::{Armed, OnEnd, TrackControl, TrackEnd, Voice, VoiceError};
 
 /// Discord's default voice-channel bitrate. More is wasted on most channels, and audio
@@ -20,27 +20,22 @@ use crate::ports::{Armed, OnEnd, TrackControl, TrackEnd, Voice, VoiceError};
 pub const BITRATE: songbird::driver::Bitrate = songbird::driver::Bitrate::Bits(64_000);
 
 pub struct SongbirdVoice {
-    manager: Arc<Songbird>,
+    calls: Arc<Calls>,
     sources: Arc<Sources>,
 }
 
 impl SongbirdVoice {
-    pub fn new(manager: Arc<Songbird>, sources: Arc<Sources>) -> Self {
-        Self { manager, sources }
+    pub fn new(calls: Arc<Calls>, sources: Arc<Sources>) -> Self {
+        Self { calls, sources }
     }
-}
-
-fn gid(g: GuildId) -> songbird::id::GuildId {
-    songbird::id::GuildId::from(g.non_zero())
 }
 
 #[async_trait]
 impl Voice for SongbirdVoice {
     async fn join(&self, guild: GuildId, channel: ChannelId) -> Result<(), VoiceError> {
-        let ch = songbird::id::ChannelId::from(channel.non_zero());
         let call = self
-            .manager
-            .join(gid(guild), ch)
+            .calls
+            .join(guild, channel)
             .await
             .map_err(|e| VoiceError::Join(Box::new(e)))?;
         call.lock().await.set_bitrate(BITRATE);
@@ -48,8 +43,8 @@ impl Voice for SongbirdVoice {
     }
 
     async fn leave(&self, guild: GuildId) -> Result<(), VoiceError> {
-        self.manager
-            .remove(gid(guild))
+        self.calls
+            .remove(guild)
             .await
             .map_err(|_| VoiceError::NotConnected)
     }
@@ -61,10 +56,7 @@ impl Voice for SongbirdVoice {
         gain: f32,
         on_end: OnEnd,
     ) -> Result<Box<dyn Armed>, VoiceError> {
-        let call = self
-            .manager
-            .get(gid(guild))
-            .ok_or(VoiceError::NotConnected)?;
+        let call = self.calls.get(guild).ok_or(VoiceError::NotConnected)?;
         let input = self
             .sources
             .open(track)

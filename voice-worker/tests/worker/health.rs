@@ -21,6 +21,8 @@ async fn health_answers_and_stats_report_the_worker() {
         service: None,
         idle_leave: Duration::from_secs(120),
         idle_shutdown: Duration::from_secs(300),
+        worker: timmybot_domain::WorkerIndex::FIRST,
+        shards: timmybot_domain::ShardSpan::WHOLE,
     };
     let w = TestWorker::build(&parts);
     w.stats

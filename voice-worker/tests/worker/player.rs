@@ -67,6 +67,8 @@ async fn fx() -> Fx {
             service: None,
             idle_leave: Duration::from_secs(120),
             idle_shutdown: Duration::from_secs(300),
+            worker: timmybot_domain::WorkerIndex::FIRST,
+            shards: timmybot_domain::ShardSpan::WHOLE,
         },
         _dir: dir,
     }
@@ -447,7 +449,13 @@ async fn sigterm_saves_the_position_leaves_and_the_next_worker_resumes_there() {
     let np = saved.queue.now_playing().unwrap();
     assert!(np.paused && saved.marks.suspended, "frozen by the shutdown");
     assert_eq!(np.position_ms(f.parts.clock.now_ms()), 30_000);
-    let hb = f.parts.store.last_beat().await.unwrap().unwrap();
+    let hb = f
+        .parts
+        .store
+        .last_beat(timmybot_domain::WorkerIndex::FIRST)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         hb.active_guilds,
         [g()],
