@@ -4,7 +4,8 @@
 //!
 //! - The interactions endpoint as the Lambda wires it ([`app`]): [`gate`], [`allowlist`],
 //!   [`queue`], [`controls`], [`settings`].
-//! - The whole chain, through the fake Discord and the worker: [`chain`].
+//! - The whole chain, through the fake Discord and the worker: [`chain`]; with several
+//!   workers over the shards: [`shards`].
 //! - The stores and buses, one contract over both backends: [`store_contract`],
 //!   [`bus_contract`], [`dynamo_faults`], [`emulator`].
 //! - Sources: [`spotify`], [`ssrf`]. Configuration: [`secrets`], [`template`].
@@ -21,6 +22,7 @@ mod gate;
 mod queue;
 mod secrets;
 mod settings;
+mod shards;
 mod spotify;
 mod ssrf;
 mod store_contract;

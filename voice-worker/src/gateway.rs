@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Semaphore};
 use twilight_gateway::{Event, EventTypeFlags, Shard, StreamExt};
 
 use crate::adapters::calls::Calls;
@@ -21,16 +21,18 @@ pub fn wanted() -> EventTypeFlags {
         | EventTypeFlags::INTERACTION_CREATE
 }
 
-/// Runs one shard until `stop`. `ready` is notified on each READY.
+/// Runs one shard until `stop`. Its first READY adds a permit to `ready`, so the worker can
+/// wait for all its shards.
 pub async fn run_shard(
     mut shard: Shard<IdentifyQueue>,
     calls: Arc<Calls>,
     states: Arc<VoiceStates>,
-    ready: Arc<Notify>,
+    ready: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
     on_event: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 ) {
     let id = shard.id();
+    let mut was_ready = false;
     loop {
         let item = tokio::select! {
             _ = stop.changed() => break,
@@ -46,8 +48,9 @@ pub async fn run_shard(
         };
         if matches!(event, Event::Ready(_)) {
             tracing::info!(shard = %id, "gateway ready");
-            ready.notify_waiters();
-            ready.notify_one();
+            if !std::mem::replace(&mut was_ready, true) {
+                ready.add_permits(1);
+            }
         }
         states.update(&event);
         calls.process(&event).await;

@@ -14,7 +14,7 @@ use timmybot_config::WorkerSettings;
 use timmybot_domain::{Clock, ShardSpan, SystemClock};
 use timmybot_store::SharedStore;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use twilight_gateway::{ConfigBuilder, Event, Intents};
 use twilight_model::gateway::connection_info::BotConnectionInfo;
 
@@ -173,7 +173,7 @@ pub async fn run_with(
 
     // The gateway outlives the drain: leaving a call is an op 4 sent through the shard.
     let (gateway_stop_tx, gateway_stop_rx) = watch::channel(false);
-    let ready = Arc::new(Notify::new());
+    let ready = Arc::new(tokio::sync::Semaphore::new(0));
     let mut shard_tasks = tokio::task::JoinSet::new();
     for shard in gateway_shards {
         shard_tasks.spawn(crate::gateway::run_shard(

@@ -274,6 +274,7 @@ pub struct TestWorker {
     consumer: Option<ConsumerTask>,
 }
 
+#[derive(Clone)]
 pub struct WorkerParts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
