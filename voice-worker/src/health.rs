@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use timmybot_config::names::routes;
 
+use crate::adapters::presence::VoiceStates;
 use crate::consumer::ConsumerStats;
 use crate::players::Players;
 
@@ -19,10 +20,15 @@ pub struct HealthState {
     pub players: Arc<Players>,
     pub stats: Arc<ConsumerStats>,
     pub started_at_ms: u64,
+    /// The gateway's guilds, from its voice-state cache.
+    pub states: Arc<VoiceStates>,
 }
 
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Stats {
+    /// Guilds the gateway has sent this worker (GUILD_CREATE), on its shards.
+    #[serde(default)]
+    pub guilds: usize,
     pub active_calls: usize,
     pub queued_intents: usize,
     pub intents_received: u64,
@@ -46,6 +52,7 @@ async fn stats(State(s): State<HealthState>) -> Json<Stats> {
     let deps = s.players.deps();
     let now = deps.clock.now_ms();
     Json(Stats {
+        guilds: s.states.guilds(),
         active_calls: deps.active_guilds().len(),
         queued_intents: s.stats.in_flight.load(Ordering::Relaxed),
         intents_received: s.stats.received.load(Ordering::Relaxed),

@@ -192,6 +192,7 @@ pub async fn run_with(
         players: worker.players.clone(),
         stats: worker.stats.clone(),
         started_at_ms: worker.lifecycle.started_at_ms,
+        states: states.clone(),
     });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, health).await {
