@@ -1035,7 +1035,7 @@ impl Expanded<'_> {
         }
         // The worker's own queue; the Lambda's list is checked in `check_lists`.
         if let (Binary::Worker, Some(value)) = (binary, get(env::INTENT_QUEUE_URL)) {
-            if !ref_target(value).is_some_and(|id| self.resource_type(id) == Some(QUEUE)) {
+            if ref_target(value).is_none_or(|id| self.resource_type(id) != Some(QUEUE)) {
                 drifts.push(Drift::NotARef {
                     binary,
                     name: env::INTENT_QUEUE_URL,

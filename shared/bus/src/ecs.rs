@@ -1,6 +1,7 @@
-//! [`WorkerService`] on ECS UpdateService's desiredCount: the endpoint wakes the worker with
-//! it (1) and the worker scales itself to zero with it (0). Idempotent: asking a service for
-//! the count it already has changes nothing.
+//! [`WorkerService`] on ECS UpdateService's desiredCount: the endpoint wakes a worker with
+//! it (1) and a worker scales itself to zero with it (0). Idempotent: asking a service for
+//! the count it already has changes nothing. [`routes`] builds every worker's queue and
+//! service from the settings, as the Lambda uses them.
 
 use std::sync::Arc;
 use std::time::Duration;
