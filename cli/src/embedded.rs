@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use timmybot_bus::local::LocalBus;
-use timmybot_bus::IntentBus;
+use timmybot_bus::{IntentBus, WorkerRoutes};
 use timmybot_commands::adapters::RestMessenger;
 use timmybot_commands::ports::{LookupError, VoiceLookup};
 use timmybot_commands::{Core, Ports};
@@ -84,11 +84,11 @@ pub async fn run(
     let mut core = Core::new(
         Ports {
             store: store.clone(),
-            bus: bus.clone(),
+            // One worker in this process, awake as long as the process runs.
+            workers: WorkerRoutes::single(bus.clone(), None),
             clock,
             voice: Arc::new(GatewayVoiceLookup(states.clone())),
             messenger: Arc::new(RestMessenger::new(http.clone())),
-            worker: None,
         },
         config.owners,
         settings.discord.application_id,

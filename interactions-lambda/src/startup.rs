@@ -3,9 +3,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use timmybot_bus::ecs::EcsService;
-use timmybot_bus::sqs::SqsBus;
-use timmybot_bus::{IntentBus, WorkerService};
+use timmybot_bus::WorkerRoutes;
 use timmybot_commands::adapters::{RestMessenger, RestVoiceLookup};
 use timmybot_commands::{Core, Ports};
 use timmybot_config::InteractionsSettings;
@@ -20,8 +18,8 @@ pub const WAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1
 /// The AWS side the router talks to.
 pub struct Backends {
     pub store: SharedStore,
-    pub bus: Arc<dyn IntentBus>,
-    pub worker: Option<Arc<dyn WorkerService>>,
+    /// Each worker's queue and service, by index, routed by the settings' shard plan.
+    pub workers: WorkerRoutes,
 }
 
 /// The Router on DynamoDB, SQS and ECS, as the settings name them.
@@ -29,12 +27,8 @@ pub async fn build(settings: InteractionsSettings) -> anyhow::Result<Router> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = timmybot_store::open(&settings.store, clock.clone()).await?;
     let aws = timmybot_config::aws::load_config().await;
-    let bus = Arc::new(SqsBus::from_sdk(&aws, settings.intent_queue_url.clone()));
-    let worker = settings.worker_service.as_ref().map(|name| {
-        Arc::new(EcsService::from_sdk(&aws, name).with_timeout(WAKE_TIMEOUT))
-            as Arc<dyn WorkerService>
-    });
-    assemble(settings, Backends { store, bus, worker }, clock)
+    let workers = timmybot_bus::ecs::routes(&aws, &settings.routing, Some(WAKE_TIMEOUT))?;
+    assemble(settings, Backends { store, workers }, clock)
 }
 
 /// The Router on the given backends: the Lambda's wiring, which the tests reuse on moto.
@@ -50,11 +44,10 @@ pub fn assemble(
     ));
     let ports = Ports {
         store: backends.store,
-        bus: backends.bus,
+        workers: backends.workers,
         clock,
         voice: Arc::new(RestVoiceLookup::new(http.clone())),
         messenger: Arc::new(RestMessenger::new(http)),
-        worker: backends.worker,
     };
     let core = Core::new(ports, settings.owners, settings.discord.application_id);
     Ok(router(Arc::new(App {

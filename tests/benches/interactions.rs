@@ -110,11 +110,10 @@ async fn handler_table() {
     .unwrap();
     let ports = Ports {
         store: store.clone(),
-        bus: bus.clone(),
+        workers: timmybot_bus::WorkerRoutes::single(bus.clone(), None),
         clock: clock.clone(),
         voice: Arc::new(InVoice),
         messenger: Arc::new(timmybot_tests::fakes::Mailbox::default()),
-        worker: None,
     };
     let core = Core::new(
         ports,
@@ -158,13 +157,16 @@ async fn handler_table() {
             if i % 500 == 0 {
                 let now = clock.now_ms();
                 store
-                    .beat(&Heartbeat {
-                        task_id: "b".into(),
-                        started_at_ms: now,
-                        last_beat_ms: now,
-                        active_guilds: vec![],
-                        identifies: vec![],
-                    })
+                    .beat(
+                        timmybot_domain::WorkerIndex::FIRST,
+                        &Heartbeat {
+                            task_id: "b".into(),
+                            started_at_ms: now,
+                            last_beat_ms: now,
+                            active_guilds: vec![],
+                            identifies: vec![],
+                        },
+                    )
                     .await
                     .unwrap();
             }

@@ -21,6 +21,7 @@ pub(crate) use twilight_model::id::Id;
 
 pub(crate) use timmybot_bus::ecs::EcsService;
 pub(crate) use timmybot_bus::sqs::SqsBus;
+pub(crate) use timmybot_bus::WorkerRoutes;
 pub(crate) use timmybot_commands::adapters::{RestMessenger, RestVoiceLookup};
 pub(crate) use timmybot_commands::{Core, Ports, STARTING};
 pub(crate) use timmybot_config::{DiscordSettings, Source};
@@ -98,15 +99,17 @@ pub(crate) async fn spawn_app_limited(per_window: usize) -> TestApp {
     ));
     let ports = Ports {
         store: store.clone(),
-        bus,
+        workers: WorkerRoutes::single(
+            bus,
+            Some(Arc::new(EcsService::new(
+                aws_sdk_ecs::Client::new(&via),
+                cluster.clone(),
+                service.clone(),
+            ))),
+        ),
         clock: clock.clone(),
         voice: Arc::new(RestVoiceLookup::new(http.clone())),
         messenger: Arc::new(RestMessenger::new(http)),
-        worker: Some(Arc::new(EcsService::new(
-            aws_sdk_ecs::Client::new(&via),
-            cluster.clone(),
-            service.clone(),
-        ))),
     };
     let core = Core::new(
         ports,
@@ -348,13 +351,16 @@ pub(crate) const VOICE: u64 = 555_001;
 impl TestApp {
     pub(crate) async fn worker_awake(&self) {
         self.store
-            .beat(&Heartbeat {
-                task_id: "task-1".into(),
-                started_at_ms: T0_MS - 60_000,
-                last_beat_ms: self.clock.now_ms() - 10_000,
-                active_guilds: vec![],
-                identifies: vec![],
-            })
+            .beat(
+                timmybot_domain::WorkerIndex::FIRST,
+                &Heartbeat {
+                    task_id: "task-1".into(),
+                    started_at_ms: T0_MS - 60_000,
+                    last_beat_ms: self.clock.now_ms() - 10_000,
+                    active_guilds: vec![],
+                    identifies: vec![],
+                },
+            )
             .await
             .unwrap();
     }

@@ -182,6 +182,7 @@ async fn the_bot_leaves_an_empty_channel_after_idle_leave() {
                 *s == timmybot_fake_discord::gateway::Seen::VoiceUpdate {
                     guild: g.id,
                     channel: None,
+                    shard: [0, 1],
                 }
             })
         })

@@ -140,10 +140,7 @@ async fn told_and_left(dave: DaveMode, n: u64, why: &str, bound: Duration) {
             "the bot to leave the channel (op 4, no channel)",
             |seen| {
                 seen.iter().any(|(_, s)| {
-                    *s == Seen::VoiceUpdate {
-                        guild: g.id,
-                        channel: None,
-                    }
+                    matches!(s, Seen::VoiceUpdate { guild, channel: None, .. } if *guild == g.id)
                 })
             },
         )

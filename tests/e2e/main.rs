@@ -4,8 +4,9 @@
 //!
 //! - The interactions endpoint as the Lambda wires it ([`app`]): [`gate`], [`allowlist`],
 //!   [`queue`], [`controls`], [`settings`], [`access`].
-//! - The whole chain, through the fake Discord and the worker: [`chain`], and DAVE end-to-end
-//!   encryption with people coming and going and handshakes that fail: [`dave`].
+//! - The whole chain, through the fake Discord and the worker: [`chain`]; DAVE end-to-end
+//!   encryption with people coming and going and handshakes that fail: [`dave`]; several
+//!   workers over the shards: [`shards`].
 //! - The stores and buses, one contract over both backends: [`store_contract`],
 //!   [`bus_contract`], [`dynamo_faults`], [`emulator`].
 //! - Sources: [`spotify`], [`ssrf`]. Configuration: [`secrets`], [`template`].
@@ -24,6 +25,7 @@ mod gate;
 mod queue;
 mod secrets;
 mod settings;
+mod shards;
 mod spotify;
 mod ssrf;
 mod store_contract;

@@ -38,7 +38,7 @@ async fn the_endpoint_reads_its_settings_from_the_secret() {
         1_100_000_000_000_000_001
     );
     assert_eq!(settings.discord.token.expose_secret(), "from-env-wins");
-    assert_eq!(settings.intent_queue_url, "http://queue");
+    assert_eq!(settings.routing.workers[0].queue_url, "http://queue");
     assert_eq!(src.origin("DISCORD_PUBLIC_KEY"), Some(Origin::Secret));
     assert_eq!(src.origin("DISCORD_TOKEN"), Some(Origin::Environment));
     assert!(!format!("{secrets:?}").contains("bot-token-from-the-secret"));

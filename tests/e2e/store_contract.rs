@@ -10,8 +10,9 @@ use timmybot_domain::RetryPolicy;
 use timmybot_domain::{
     AllowEntry, CachedTrack, ChannelId, GuildId, Heartbeat, HistoryEntry, LoopMode, MessageId,
     PendingAuth, Platform, Position, QueueError, SealedBlob, Track, TrackKey, UserId, Volume,
+    WorkerIndex,
 };
-use timmybot_store::{update_guild, update_user, StoreError};
+use timmybot_store::{update_guild, update_user, Claim, StoreError};
 use timmybot_tests::backends::{StoreUnderTest, T0_MS};
 
 const HOUR_MS: u64 = 3_600_000;
@@ -450,9 +451,10 @@ async fn track_cache_round_trips_and_expires(b: StoreUnderTest) {
     );
 }
 
-async fn heartbeat_is_one_item_overwritten(b: StoreUnderTest) {
+async fn each_worker_has_one_heartbeat_item_overwritten(b: StoreUnderTest) {
     let s = b.store.as_ref();
-    assert_eq!(s.last_beat().await.unwrap(), None);
+    let (w0, w1) = (WorkerIndex::FIRST, WorkerIndex::new(1));
+    assert_eq!(s.last_beat(w0).await.unwrap(), None);
     let mut hb = Heartbeat {
         task_id: "task-1".into(),
         started_at_ms: T0_MS,
@@ -460,17 +462,70 @@ async fn heartbeat_is_one_item_overwritten(b: StoreUnderTest) {
         active_guilds: vec![guild(1), guild(2)],
         identifies: vec![T0_MS - 1_000, T0_MS],
     };
-    s.beat(&hb).await.unwrap();
+    s.beat(w0, &hb).await.unwrap();
     hb.last_beat_ms += 15_000;
     hb.active_guilds.pop();
-    s.beat(&hb).await.unwrap();
-    assert_eq!(s.last_beat().await.unwrap(), Some(hb.clone()));
+    s.beat(w0, &hb).await.unwrap();
+    assert_eq!(s.last_beat(w0).await.unwrap(), Some(hb.clone()));
+    assert_eq!(
+        s.last_beat(w1).await.unwrap(),
+        None,
+        "worker 1 has its own item, not worker 0's"
+    );
+    let other = Heartbeat {
+        task_id: "task-2".into(),
+        active_guilds: vec![guild(3)],
+        identifies: vec![],
+        ..hb.clone()
+    };
+    s.beat(w1, &other).await.unwrap();
+    assert_eq!(s.last_beat(w1).await.unwrap(), Some(other));
+    assert_eq!(s.last_beat(w0).await.unwrap(), Some(hb.clone()));
     b.clock.set(T0_MS + 365 * DAY_MS);
-    let last = s.last_beat().await.unwrap().unwrap();
+    let last = s.last_beat(w0).await.unwrap().unwrap();
     assert!(
         !last.is_fresh(b.clock.now_ms(), 45_000),
         "an old beat is kept, and reads as stale"
     );
+}
+
+async fn an_identify_bucket_admits_one_claim_per_lease(b: StoreUnderTest) {
+    let s = b.store.as_ref();
+    let t = T0_MS;
+    assert_eq!(s.claim_identify(0, t, 5_000).await.unwrap(), Claim::Granted);
+    assert_eq!(
+        s.claim_identify(0, t + 100, 5_000).await.unwrap(),
+        Claim::HeldUntil(t + 5_000)
+    );
+    assert_eq!(
+        s.claim_identify(1, t + 100, 5_000).await.unwrap(),
+        Claim::Granted,
+        "another bucket is free"
+    );
+    assert_eq!(
+        s.claim_identify(0, t + 5_000, 5_000).await.unwrap(),
+        Claim::Granted,
+        "free again when the lease ends"
+    );
+    // Twenty workers claim bucket 2 at the same moment: exactly one wins.
+    let racers: Vec<_> = (0..20)
+        .map(|_| {
+            let store = b.store.clone();
+            tokio::spawn(async move { store.claim_identify(2, t + 10_000, 5_000).await })
+        })
+        .collect();
+    let mut claims = Vec::new();
+    for r in racers {
+        claims.push(r.await.unwrap());
+    }
+    let granted = claims
+        .iter()
+        .filter(|c| matches!(c, Ok(Claim::Granted)))
+        .count();
+    assert_eq!(granted, 1, "{claims:?}");
+    assert!(claims
+        .iter()
+        .all(|c| matches!(c, Ok(Claim::Granted | Claim::HeldUntil(_)))));
 }
 
 /// Checks the TTL attributes under the adapter: present on guild state, absent on the
@@ -701,7 +756,82 @@ contract!(
     user_profiles_round_trip_and_expire,
     history_is_newest_first_per_guild_and_expires,
     track_cache_round_trips_and_expires,
-    heartbeat_is_one_item_overwritten,
+    each_worker_has_one_heartbeat_item_overwritten,
+    an_identify_bucket_admits_one_claim_per_lease,
     ttl_is_on_state_and_not_on_the_allowlist,
     guild_settings_default_round_trip_and_never_expire,
 );
+
+/// A table written by the one-worker release keeps its beat under `WORKER`: it reads as
+/// worker 0's, so the first task after the upgrade resumes its guilds and keeps its log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_reads_the_one_worker_heartbeat_as_worker_0s() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let b = timmybot_tests::backends::dynamo_store().await;
+    let timmybot_tests::backends::RawStore::Dynamo { client, table } = &b.raw else {
+        unreachable!("a DynamoDB store")
+    };
+    client
+        .put_item()
+        .table_name(table)
+        .item("pk", A::S("WORKER".into()))
+        .item("sk", A::S("HEARTBEAT".into()))
+        .item("task_id", A::S("old-task".into()))
+        .item("started_at_ms", A::N(T0_MS.to_string()))
+        .item("last_beat_ms", A::N(T0_MS.to_string()))
+        .item("active_guilds", A::L(vec![A::S("7".into())]))
+        .send()
+        .await
+        .unwrap();
+    let s = b.store.as_ref();
+    let old = s.last_beat(WorkerIndex::FIRST).await.unwrap().unwrap();
+    assert_eq!(
+        (old.task_id.as_str(), old.active_guilds),
+        ("old-task", vec![guild(7)])
+    );
+    assert_eq!(s.last_beat(WorkerIndex::new(1)).await.unwrap(), None);
+    // Once worker 0 beats under its own key, that item wins.
+    let new = Heartbeat {
+        task_id: "new-task".into(),
+        started_at_ms: T0_MS,
+        last_beat_ms: T0_MS + 1,
+        active_guilds: vec![],
+        identifies: vec![],
+    };
+    s.beat(WorkerIndex::FIRST, &new).await.unwrap();
+    assert_eq!(s.last_beat(WorkerIndex::FIRST).await.unwrap(), Some(new));
+}
+
+/// A database from the one-worker release (schema 1: one heartbeat row) opens as schema 2,
+/// its row now worker 0's.
+#[tokio::test]
+async fn sqlite_migrates_the_one_worker_heartbeat_to_worker_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE heartbeat (
+                 id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL,
+                 started_at_ms INTEGER NOT NULL, last_beat_ms INTEGER NOT NULL,
+                 active_guilds TEXT NOT NULL, identifies TEXT NOT NULL DEFAULT '[]');
+             INSERT INTO heartbeat VALUES (1, 'old-task', 1, 2, '[\"7\"]', '[5]');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let clock = std::sync::Arc::new(timmybot_domain::ManualClock::new(T0_MS));
+    let store = timmybot_store::sqlite::SqliteStore::open(&path, clock)
+        .await
+        .unwrap();
+    use timmybot_store::HeartbeatStore;
+    let hb = store.last_beat(WorkerIndex::FIRST).await.unwrap().unwrap();
+    assert_eq!(hb.task_id, "old-task");
+    assert_eq!(hb.active_guilds, vec![guild(7)]);
+    assert_eq!(hb.identifies, vec![5]);
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+}

@@ -1,5 +1,6 @@
-//! template.yaml agrees with the code: env var names, table keys and TTL, the FIFO queue and
-//! the routes. The checker must also catch each kind of drift, shown on altered copies.
+//! template.yaml agrees with the code: env var names, table keys and TTL, the FIFO queues, the
+//! routes, and each worker's own queue, service, index and role for every WorkerCount. The
+//! checker must also catch each kind of drift, shown on altered copies.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,15 +129,11 @@ fn each_drift_is_reported() {
         ),
         (
             "Lambda env var dropped",
-            altered(
-                &text,
-                "          WORKER_SERVICE: !GetAtt WorkerService.Name\n",
-                "",
-            ),
+            altered(&text, "          WORKER_CLUSTER: !Ref WorkerCluster\n", ""),
             Box::new(|d| {
                 *d == Drift::MissingEnv {
                     binary: Binary::Interactions,
-                    name: env::WORKER_SERVICE.into(),
+                    name: env::WORKER_CLUSTER.into(),
                 }
             }),
         ),
@@ -154,7 +151,7 @@ fn each_drift_is_reported() {
             "worker's queue URL dropped",
             altered(
                 &text,
-                "            - Name: INTENT_QUEUE_URL\n              Value: !Ref IntentQueue\n",
+                "                - Name: INTENT_QUEUE_URL\n                  Value: !Ref { \"Fn::Sub\": \"IntentQueue${N}\" }\n",
                 "",
             ),
             Box::new(|d| {
@@ -178,17 +175,25 @@ fn each_drift_is_reported() {
             }),
         ),
         (
-            "queue URL pointing at the table",
+            "the Lambda's queue list starting at the table",
+            altered(&text, "            - - !Ref IntentQueue0", "            - - !Ref Table"),
+            Box::new(|d| {
+                matches!(d, Drift::RoutingList { name: "INTENT_QUEUE_URL", what, .. }
+                    if what.starts_with("entry 0"))
+            }),
+        ),
+        (
+            "a worker's queue URL pointing at the table",
             altered(
                 &text,
-                "INTENT_QUEUE_URL: !Ref IntentQueue",
-                "INTENT_QUEUE_URL: !Ref Table",
+                "                  Value: !Ref { \"Fn::Sub\": \"IntentQueue${N}\" }",
+                "                  Value: !Ref Table",
             ),
             Box::new(|d| {
                 matches!(
                     d,
                     Drift::NotARef {
-                        binary: Binary::Interactions,
+                        binary: Binary::Worker,
                         name: "INTENT_QUEUE_URL",
                         ..
                     }
@@ -197,10 +202,10 @@ fn each_drift_is_reported() {
         ),
         (
             "FifoQueue dropped",
-            altered(&text, "      FifoQueue: true\n", ""),
+            altered(&text, "          FifoQueue: true\n", ""),
             Box::new(|d| {
                 *d == Drift::NotFifo {
-                    queue: "IntentQueue".into(),
+                    queue: "IntentQueue0".into(),
                 }
             }),
         ),
@@ -213,7 +218,90 @@ fn each_drift_is_reported() {
             ),
             Box::new(|d| {
                 *d == Drift::ContentBasedDedup {
-                    queue: "IntentQueue".into(),
+                    queue: "IntentQueue0".into(),
+                }
+            }),
+        ),
+        (
+            "every worker on worker 0's queue",
+            altered(
+                &text,
+                "                  Value: !Ref { \"Fn::Sub\": \"IntentQueue${N}\" }",
+                "                  Value: !Ref IntentQueue0",
+            ),
+            Box::new(|d| {
+                matches!(d, Drift::WorkerWiring { count: 2, worker: 1, what }
+                    if what.contains("shares the queue IntentQueue0"))
+            }),
+        ),
+        (
+            "every worker claiming index 0",
+            altered(&text, "                  Value: !Ref N\n", "                  Value: \"0\"\n"),
+            Box::new(|d| {
+                matches!(d, Drift::WorkerWiring { count: 2, what, .. }
+                    if what.contains("two task definitions have this index"))
+            }),
+        ),
+        (
+            "a worker's role consuming worker 0's queue",
+            altered(
+                &text,
+                "Resource: !GetAtt [!Sub \"IntentQueue${N}\", Arn]",
+                "Resource: !GetAtt [IntentQueue0, Arn]",
+            ),
+            Box::new(|d| {
+                matches!(d, Drift::WorkerWiring { worker: 1, what, .. }
+                    if what.contains("reaches a queue other than IntentQueue1"))
+            }),
+        ),
+        (
+            "a worker's role scaling another's service",
+            altered(
+                &text,
+                "service/${WorkerCluster}/${AWS::StackName}-worker-${N}",
+                "service/${WorkerCluster}/${AWS::StackName}-worker-0",
+            ),
+            Box::new(|d| {
+                matches!(d, Drift::WorkerWiring { worker: 1, what, .. }
+                    if what.contains("scales a service other than its own"))
+            }),
+        ),
+        (
+            "the Lambda's queue list missing worker 1",
+            altered(
+                &text,
+                "              - !If [HasWorker1, !Sub \",https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/${AWS::StackName}-intents-1.fifo\", \"\"]\n",
+                "",
+            ),
+            Box::new(|d| {
+                matches!(d, Drift::RoutingList { count: 2, name: "INTENT_QUEUE_URL", what }
+                    if what == "1 entries for 2 workers")
+            }),
+        ),
+        (
+            "the Lambda's service list naming worker 2 as worker 1",
+            altered(
+                &text,
+                "!Sub \",${AWS::StackName}-worker-1\"",
+                "!Sub \",${AWS::StackName}-worker-2\"",
+            ),
+            Box::new(|d| {
+                matches!(d, Drift::RoutingList { name: "WORKER_SERVICE", what, .. }
+                    if what.starts_with("entry 1"))
+            }),
+        ),
+        (
+            "a WorkerCount with one worker too few",
+            altered(
+                &text,
+                "\"3\": { Indexes: [\"0\", \"1\", \"2\"] }",
+                "\"3\": { Indexes: [\"0\", \"1\"] }",
+            ),
+            Box::new(|d| {
+                *d == Drift::WorkerCount {
+                    count: 3,
+                    kind: "task definitions",
+                    found: 2,
                 }
             }),
         ),
@@ -257,11 +345,13 @@ async fn the_router_serves_every_template_route() {
         .expect("sqlite store");
     let ports = Ports {
         store: Arc::new(store),
-        bus: Arc::new(LocalBus::new(Duration::from_secs(30))),
+        workers: timmybot_bus::WorkerRoutes::single(
+            Arc::new(LocalBus::new(Duration::from_secs(30))),
+            None,
+        ),
         clock,
         voice: Arc::new(NoVoice),
         messenger: Arc::new(timmybot_tests::fakes::Mailbox::default()),
-        worker: None,
     };
     let app = App {
         verifier: Verifier::from_hex(&public_key_hex()).expect("test key"),

@@ -1,22 +1,28 @@
 //! The whole chain on loopback, for end-to-end tests and latency benches: the fake Discord,
-//! the interactions router (as the Lambda wires it, on moto's DynamoDB and SQS) and the voice
-//! worker (as its binary wires it, on the same table and queue).
+//! the interactions router (as the Lambda wires it, on moto's DynamoDB and SQS, and ECS when
+//! workers sleep) and one or more voice workers (as their binary wires them, each on its own
+//! queue and shard range, all on the same table).
 //!
 //! The voice server runs DAVE v1 unless a test asks otherwise, and [`Chain::hears`] and
 //! [`Chain::stop_worker`] fail the test if any frame after a call's DAVE group was ready came
 //! without end-to-end encryption.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use axum::Router;
 use http_body_util::BodyExt;
 use interactions_lambda::startup::{assemble, Backends};
 use serde_json::Value;
 use timmybot_bus::sqs::SqsBus;
+use timmybot_bus::{BusError, Delivery, IntentBus, Receipt};
 use timmybot_config::names::env;
 use timmybot_config::{InteractionsSettings, Source, WorkerSettings};
-use timmybot_domain::{AllowEntry, Clock, GuildId, SystemClock, UserId};
+use timmybot_domain::{
+    AllowEntry, Clock, GuildId, PlaybackIntent, ShardPlan, SystemClock, UserId, WorkerIndex,
+};
 use timmybot_store::dynamo::DynamoStore;
 use timmybot_store::SharedStore;
 use tower::ServiceExt;
@@ -34,7 +40,8 @@ pub const USER: u64 = 1_500_000_000_000_000_001;
 const OWNER: u64 = 1_500_000_000_000_000_002;
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// Guild `n`: its id, text channel and voice channel.
+/// Guild `n`: its id, text channel and voice channel. Every such guild is on shard 0 of any
+/// small count; [`guild_on_shard`] places one.
 pub fn guild(n: u64) -> FakeGuild {
     FakeGuild {
         id: 1_600_000_000_000_000_000 + n,
@@ -44,25 +51,129 @@ pub fn guild(n: u64) -> FakeGuild {
     }
 }
 
+/// Guild `n`, on shard `shard` of `count`: Discord shards on `(id >> 22) % count`, the
+/// snowflake's milliseconds.
+pub fn guild_on_shard(n: u64, shard: u32, count: u32) -> FakeGuild {
+    let ms = u64::from(count) * (95_000_000_000 + n) + u64::from(shard);
+    FakeGuild {
+        id: (ms << 22) | (n & 0x3f_ffff),
+        ..guild(n)
+    }
+}
+
 /// The member who uses the commands in guild `g`: one per guild, so each has its own rate
 /// limit.
 pub fn member(g: &FakeGuild) -> u64 {
     USER + g.id % 1_000
 }
 
-/// The whole chain, running: fake Discord, the interactions router, and the worker.
+/// How many workers split how many shards, and how the chain starts.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub workers: u32,
+    pub shards: u32,
+    /// What `GET /gateway/bot` says: identify buckets that may run side by side.
+    pub max_concurrency: u16,
+    pub idle_leave: String,
+    /// Give each worker an ECS service in moto (desired count 0), which the router wakes.
+    pub services: bool,
+    /// Workers not started with the chain (asleep, as ECS would have them).
+    pub asleep: Vec<u32>,
+    /// What the voice server does about DAVE.
+    pub dave: DaveMode,
+}
+
+impl Layout {
+    /// Today's deployment: one worker, one shard.
+    pub fn single(idle_leave: &str) -> Self {
+        Self {
+            workers: 1,
+            shards: 1,
+            max_concurrency: 1,
+            idle_leave: idle_leave.to_owned(),
+            services: false,
+            asleep: Vec::new(),
+            dave: DaveMode::default(),
+        }
+    }
+
+    /// `workers` workers over `shards` shards, all started, every bucket free to identify
+    /// at once.
+    pub fn sharded(workers: u32, shards: u32) -> Self {
+        Self {
+            workers,
+            shards,
+            max_concurrency: u16::try_from(shards).unwrap_or(u16::MAX),
+            idle_leave: "2m".into(),
+            services: false,
+            asleep: Vec::new(),
+            dave: DaveMode::default(),
+        }
+    }
+}
+
+/// An intent bus that notes the guild of every intent it hands to its worker.
+struct Recording {
+    inner: SqsBus,
+    taken: Arc<Mutex<Vec<GuildId>>>,
+}
+
+#[async_trait]
+impl IntentBus for Recording {
+    async fn publish(&self, intent: &PlaybackIntent) -> Result<(), BusError> {
+        self.inner.publish(intent).await
+    }
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
+        let got = self.inner.receive(max, wait).await?;
+        let mut taken = self.taken.lock().expect("recording lock");
+        taken.extend(
+            got.iter()
+                .filter_map(|d| d.intent.as_ref().ok().map(|i| i.guild_id)),
+        );
+        Ok(got)
+    }
+    async fn ack(&self, receipt: &Receipt) -> Result<(), BusError> {
+        self.inner.ack(receipt).await
+    }
+    async fn extend(&self, receipt: &Receipt, visibility: Duration) -> Result<(), BusError> {
+        self.inner.extend(receipt, visibility).await
+    }
+}
+
+/// One worker of the chain: how to start it again, and what it took from its queue.
+pub struct WorkerSlot {
+    pub index: WorkerIndex,
+    pub queue_url: String,
+    pub service: Option<String>,
+    /// The guild of every intent this worker received, over all its runs.
+    pub taken: Arc<Mutex<Vec<GuildId>>>,
+    /// Where this worker serves `/health`, `/stats` and `/metrics`.
+    pub health: std::net::SocketAddr,
+    vars: HashMap<String, String>,
+    running: Option<Running>,
+}
+
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// The whole chain, running: fake Discord, the interactions router, and the workers.
 pub struct Chain {
     pub discord: FakeDiscord,
-    /// Where the worker serves `/health`, `/stats` and `/metrics`.
-    pub health: std::net::SocketAddr,
     /// The music folder `local:` plays from.
     pub music: std::path::PathBuf,
     /// What the voice server does about DAVE.
     pub dave: DaveMode,
     guilds: Vec<u64>,
+    pub plan: ShardPlan,
+    pub store: SharedStore,
+    pub workers: Vec<WorkerSlot>,
+    /// moto's ECS, the cluster, when the layout has services.
+    pub ecs: Option<(aws_sdk_ecs::Client, String)>,
     router: Router,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    worker: tokio::task::JoinHandle<anyhow::Result<()>>,
+    sqs: aws_sdk_sqs::Client,
+    clock: Arc<dyn Clock>,
     next_id: u64,
     _music: tempfile::TempDir,
 }
@@ -72,11 +183,20 @@ pub const TONES: [f32; 3] = [440.0, 660.0, 880.0];
 
 /// The chain, with the voice server running DAVE v1 as Discord does.
 pub async fn spawn_chain(guilds: &[FakeGuild], idle_leave: &str) -> Chain {
-    spawn_chain_with(guilds, idle_leave, DaveMode::default()).await
+    spawn_sharded(guilds, Layout::single(idle_leave)).await
 }
 
 /// The chain, with the voice server's DAVE as `dave` says.
 pub async fn spawn_chain_with(guilds: &[FakeGuild], idle_leave: &str, dave: DaveMode) -> Chain {
+    let layout = Layout {
+        dave,
+        ..Layout::single(idle_leave)
+    };
+    spawn_sharded(guilds, layout).await
+}
+
+/// The chain in `layout`: its workers, shards, services and DAVE.
+pub async fn spawn_sharded(guilds: &[FakeGuild], layout: Layout) -> Chain {
     let music = tempfile::tempdir().expect("a scratch folder");
     for f in TONES {
         std::fs::write(
@@ -85,14 +205,16 @@ pub async fn spawn_chain_with(guilds: &[FakeGuild], idle_leave: &str, dave: Dave
         )
         .expect("write a tone");
     }
-    let discord = FakeDiscord::start_with(guilds.to_vec(), dave).await;
+    let discord = FakeDiscord::start_with(guilds.to_vec(), layout.dave).await;
+    discord
+        .rest
+        .fake
+        .set_gateway_bot(layout.shards, layout.max_concurrency);
     let config = aws::shared().sdk_config().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&config);
     let table = aws::unique("e2e");
     aws::create_table(&dynamo, &table).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let queue_url =
-        aws::create_fifo_queue(&sqs, &aws::unique("e2e"), Duration::from_secs(30)).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store: SharedStore = Arc::new(DynamoStore::new(dynamo, table.clone(), clock.clone()));
     for g in guilds {
@@ -106,100 +228,264 @@ pub async fn spawn_chain_with(guilds: &[FakeGuild], idle_leave: &str, dave: Dave
             .await
             .expect("allowlist the guild");
     }
+    let mut queues = Vec::new();
+    for _ in 0..layout.workers {
+        queues
+            .push(aws::create_fifo_queue(&sqs, &aws::unique("e2e"), Duration::from_secs(30)).await);
+    }
+    let ecs = if layout.services {
+        let client = aws_sdk_ecs::Client::new(&config);
+        let cluster = aws::unique("cluster");
+        Some((client, cluster))
+    } else {
+        None
+    };
+    let mut services = Vec::new();
+    if let Some((client, cluster)) = &ecs {
+        for i in 0..layout.workers {
+            let name = aws::unique(&format!("worker-{i}"));
+            aws::create_worker_service(client, cluster, &name).await;
+            services.push(name);
+        }
+    }
 
     // The interactions side, wired as the Lambda wires it, with the REST proxy on the fake.
-    let mut vars: std::collections::HashMap<String, String> = discord.env().into_iter().collect();
+    let mut vars: HashMap<String, String> = discord.env().into_iter().collect();
     for (k, v) in [
         (env::STORE, "dynamodb".to_owned()),
         (env::TABLE_NAME, table.clone()),
-        (env::INTENT_QUEUE_URL, queue_url.clone()),
         (env::DISCORD_PUBLIC_KEY, di::public_key_hex()),
         (env::BOT_OWNER_IDS, OWNER.to_string()),
+        (env::SHARD_COUNT, layout.shards.to_string()),
+        (env::WORKER_COUNT, layout.workers.to_string()),
     ] {
         vars.insert(k.to_owned(), v);
     }
-    let settings = InteractionsSettings::read(&Source::from_pairs(vars.clone()))
+    let mut lambda_vars = vars.clone();
+    lambda_vars.insert(env::INTENT_QUEUE_URL.to_owned(), queues.join(","));
+    if let Some((_, cluster)) = &ecs {
+        lambda_vars.insert(env::WORKER_CLUSTER.to_owned(), cluster.clone());
+        lambda_vars.insert(env::WORKER_SERVICE.to_owned(), services.join(","));
+    }
+    let settings = InteractionsSettings::read(&Source::from_pairs(lambda_vars))
         .expect("the interactions settings");
+    let plan = settings.routing.plan;
+    let routes =
+        timmybot_bus::ecs::routes(&config, &settings.routing, None).expect("one route per worker");
     let router = assemble(
         settings,
         Backends {
             store: store.clone(),
-            bus: Arc::new(SqsBus::new(sqs.clone(), queue_url.clone())),
-            worker: None,
+            workers: routes,
         },
         clock.clone(),
     )
     .expect("the router");
 
-    // The worker, as its binary wires it, on the same table and queue. Its health port is
-    // picked here (a free one, released at once) so that tests can scrape it.
-    let health = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
+    // Each worker, as its task definition runs it: its index, and only its own queue and
+    // service, on the same table.
     for (k, v) in [
         (env::MUSIC_DIR, music.path().display().to_string()),
-        (env::WORKER_HEALTH_ADDR, health.to_string()),
-        (env::IDLE_LEAVE, idle_leave.into()),
-        (env::SHARD_COUNT, "1".into()),
+        (env::IDLE_LEAVE, layout.idle_leave.clone()),
     ] {
         vars.insert(k.to_owned(), v);
     }
-    let settings = WorkerSettings::read(&Source::from_pairs(vars)).expect("the worker settings");
-    let store_for_wait = store.clone();
-    let wiring = Wiring {
-        store,
-        bus: Arc::new(SqsBus::new(sqs, queue_url)),
-        service: None,
-        states: Arc::new(VoiceStates::default()),
-        events: None,
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(run_with(settings, wiring, async {
-        let _ = stopped.await;
-    }));
-    discord.gateway.wait_ready(WAIT).await;
-    wait_awake(clock.as_ref(), store_for_wait.as_ref()).await;
-    Chain {
+    let workers = (0..layout.workers)
+        .map(|i| {
+            let mut own = vars.clone();
+            own.insert(env::WORKER_INDEX.to_owned(), i.to_string());
+            // A free port, released at once, so that tests can scrape this worker.
+            let health = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port");
+            own.insert(env::WORKER_HEALTH_ADDR.to_owned(), health.to_string());
+            own.insert(env::INTENT_QUEUE_URL.to_owned(), queues[i as usize].clone());
+            let service = services.get(i as usize).cloned();
+            if let (Some((_, cluster)), Some(name)) = (&ecs, &service) {
+                own.insert(env::WORKER_CLUSTER.to_owned(), cluster.clone());
+                own.insert(env::WORKER_SERVICE.to_owned(), name.clone());
+            }
+            WorkerSlot {
+                index: WorkerIndex::new(i),
+                queue_url: queues[i as usize].clone(),
+                service,
+                taken: Arc::default(),
+                health,
+                vars: own,
+                running: None,
+            }
+        })
+        .collect();
+    let mut chain = Chain {
         discord,
-        health,
         music: music.path().to_owned(),
-        dave,
+        dave: layout.dave,
         guilds: guilds.iter().map(|g| g.id).collect(),
+        plan,
+        store,
+        workers,
+        ecs,
         router,
-        stop: Some(stop),
-        worker,
+        sqs,
+        clock,
         next_id: 1_700_000_000_000_000_000,
         _music: music,
+    };
+    let awake: Vec<u32> = (0..layout.workers)
+        .filter(|i| !layout.asleep.contains(i))
+        .collect();
+    for i in &awake {
+        chain.launch(*i);
     }
-}
-
-/// Waits until the worker's heartbeat is fresh, as the endpoint judges it: from then on a
-/// command is deferred, not answered with "starting the player".
-async fn wait_awake(clock: &dyn Clock, store: &dyn timmybot_store::HeartbeatStore) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let beat = store.last_beat().await.expect("reading the heartbeat");
-        if beat.is_some_and(|hb| hb.is_fresh(clock.now_ms(), timmybot_commands::AWAKE_WITHIN_MS)) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker wrote no heartbeat within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    for i in awake {
+        chain.wait_started(i).await;
     }
+    chain
 }
 
 impl Chain {
-    /// The worker's Prometheus text.
+    /// Worker 0's Prometheus text.
     pub async fn metrics(&self) -> String {
-        let url = format!("http://{}/metrics", self.health);
+        self.metrics_of(0).await
+    }
+
+    /// Worker `i`'s Prometheus text.
+    pub async fn metrics_of(&self, i: u32) -> String {
+        let url = format!("http://{}/metrics", self.workers[i as usize].health);
         reqwest::get(&url)
             .await
             .expect("the worker serves /metrics")
             .text()
             .await
             .expect("a text body")
+    }
+
+    /// Starts worker `i` as ECS would start its task. Returns at once; see
+    /// [`Chain::start_worker`] to wait until it is up.
+    fn launch(&mut self, i: u32) {
+        let slot = &mut self.workers[i as usize];
+        assert!(slot.running.is_none(), "worker {i} is already running");
+        let settings = WorkerSettings::read(&Source::from_pairs(slot.vars.clone()))
+            .expect("the worker settings");
+        let wiring = Wiring {
+            store: self.store.clone(),
+            bus: Arc::new(Recording {
+                inner: SqsBus::new(self.sqs.clone(), slot.queue_url.clone()),
+                taken: slot.taken.clone(),
+            }),
+            service: None,
+            states: Arc::new(VoiceStates::default()),
+            events: None,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(run_with(settings, wiring, async {
+            let _ = stopped.await;
+        }));
+        slot.running = Some(Running { stop, task });
+    }
+
+    /// Waits until worker `i`'s shards are connected and its heartbeat is fresh, as the
+    /// endpoint judges it: from then on its guilds' commands are deferred, not answered with
+    /// "starting the player".
+    async fn wait_started(&self, i: u32) {
+        let span = self
+            .plan
+            .span_of(WorkerIndex::new(i))
+            .unwrap_or(timmybot_domain::ShardSpan::WHOLE);
+        let count = self.plan.shard_count();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        for shard in span.shards() {
+            self.discord
+                .gateway
+                .wait_for(WAIT, &format!("shard {shard} to identify"), |seen| {
+                    seen.iter().any(|(_, s)| {
+                        *s == timmybot_fake_discord::gateway::Seen::Identify {
+                            shard: [shard, count],
+                        }
+                    })
+                })
+                .await;
+        }
+        loop {
+            let beat = self
+                .store
+                .last_beat(WorkerIndex::new(i))
+                .await
+                .expect("reading the heartbeat");
+            let now = self.clock.now_ms();
+            if beat.is_some_and(|hb| hb.is_fresh(now, timmybot_commands::AWAKE_WITHIN_MS)) {
+                return;
+            }
+            let ended = self.workers[i as usize]
+                .running
+                .as_ref()
+                .is_some_and(|r| r.task.is_finished());
+            assert!(
+                !ended,
+                "worker {i} stopped while starting: see its log above"
+            );
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "worker {i} wrote no heartbeat within {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Starts worker `i` (asleep, or stopped) and waits until it is up.
+    pub async fn start_worker(&mut self, i: u32) {
+        self.launch(i);
+        self.wait_started(i).await;
+    }
+
+    /// Stops worker `i` as SIGTERM would, and waits for its drain.
+    pub async fn stop_worker_at(&mut self, i: u32) {
+        let Some(running) = self.workers[i as usize].running.take() else {
+            return;
+        };
+        let _ = running.stop.send(());
+        tokio::time::timeout(WAIT, running.task)
+            .await
+            .expect("the worker drains within 30 s")
+            .expect("the worker task")
+            .expect("the worker runs cleanly");
+    }
+
+    /// Stops every worker as SIGTERM would, and waits for their drains.
+    /// Every guild's call must have stayed end-to-end encrypted once its group was ready.
+    pub async fn stop_worker(&mut self) {
+        for i in 0..self.workers.len() as u32 {
+            self.stop_worker_at(i).await;
+        }
+        for guild in &self.guilds {
+            assert_no_plaintext_after_ready(&self.discord.voice.heard(*guild));
+        }
+    }
+
+    /// The workers whose gateway connections sent op 4 for `g`, in order.
+    pub fn joined_by(&self, g: &FakeGuild) -> Vec<WorkerIndex> {
+        self.discord
+            .gateway
+            .voice_updates_by_shard(g.id)
+            .into_iter()
+            .filter_map(|(_, _, [shard, _])| self.plan.worker_of_shard(shard))
+            .collect()
+    }
+
+    /// The worker that owns `g` by the shard plan.
+    pub fn owner(&self, g: &FakeGuild) -> WorkerIndex {
+        self.plan
+            .worker_of(GuildId::new(g.id).expect("a valid guild id"))
+    }
+
+    /// The desired count of worker `i`'s service in moto's ECS.
+    pub async fn desired(&self, i: u32) -> i32 {
+        let (client, cluster) = self.ecs.as_ref().expect("a layout with services");
+        let service = self.workers[i as usize]
+            .service
+            .as_deref()
+            .expect("the worker's service");
+        aws::desired_count(client, cluster, service).await
     }
 
     /// Sends a signed slash command, as Discord would; returns the response and the token.
@@ -261,22 +547,6 @@ impl Chain {
             .await;
         assert_no_plaintext_after_ready(&heard);
         heard
-    }
-
-    /// Stops the worker as SIGTERM would, and waits for its drain. Every guild's call must
-    /// have stayed end-to-end encrypted once its group was ready.
-    pub async fn stop_worker(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(WAIT, &mut self.worker)
-            .await
-            .expect("the worker drains within 30 s")
-            .expect("the worker task")
-            .expect("the worker runs cleanly");
-        for guild in &self.guilds {
-            assert_no_plaintext_after_ready(&self.discord.voice.heard(*guild));
-        }
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Deployment {
     pub service: String,
     pub secret: String,
     pub token: String,
+    /// More settings, such as `SHARD_COUNT` for several workers.
+    pub extra: Vec<(&'static str, String)>,
     bin: tempfile::TempDir,
 }
 
@@ -82,6 +84,7 @@ impl Deployment {
             service,
             secret: secret(true).await,
             token: TOKEN.to_owned(),
+            extra: Vec::new(),
             bin,
         };
         // The commands as this version registers them.
@@ -92,7 +95,7 @@ impl Deployment {
 
     pub fn envs(&self) -> Vec<(&'static str, String)> {
         let moto = aws::shared();
-        vec![
+        let mut envs = vec![
             ("DISCORD_TOKEN", self.token.clone()),
             ("DISCORD_APPLICATION_ID", FakeDiscord::BOT.to_string()),
             ("DISCORD_REST_PROXY", self.rest.addr.to_string()),
@@ -115,7 +118,28 @@ impl Deployment {
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ACCESS_KEY_ID", "testing".into()),
             ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ]
+        ];
+        envs.extend(self.extra.iter().cloned());
+        envs
+    }
+
+    /// Adds worker `n`'s queue (FIFO, with its DLQ) and service, as the stack's
+    /// `IntentQueueUrlN` and `WorkerServiceN` outputs would list them.
+    pub async fn add_worker(&mut self) {
+        let config = aws::shared().sdk_config().await;
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let (queue, _) = aws::create_fifo_queue_with_dlq(
+            &sqs,
+            &aws::unique("doctor"),
+            Duration::from_secs(30),
+            5,
+        )
+        .await;
+        let service = aws::unique("worker");
+        aws::create_worker_service(&aws_sdk_ecs::Client::new(&config), &self.cluster, &service)
+            .await;
+        self.queue = format!("{},{queue}", self.queue);
+        self.service = format!("{},{service}", self.service);
     }
 
     pub fn run(&self, args: &[&str]) -> (std::process::ExitStatus, String, String) {

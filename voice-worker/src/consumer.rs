@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use timmybot_bus::{Delivery, IntentBus, RECEIVE_MAX, WAIT_MAX};
+use timmybot_domain::ShardSpan;
 use tokio::sync::{oneshot, watch};
 
 use crate::player::Job;
@@ -27,6 +28,8 @@ pub struct ConsumerStats {
     pub in_flight: AtomicUsize,
     pub received: AtomicU64,
     pub malformed: AtomicU64,
+    /// Intents for guilds on another worker's shards: a routing mistake, left for the DLQ.
+    pub misrouted: AtomicU64,
     /// When the last intent arrived (clock ms).
     pub last_intent_ms: AtomicU64,
 }
@@ -35,6 +38,8 @@ pub struct Consumer {
     pub bus: Arc<dyn IntentBus>,
     pub players: Arc<Players>,
     pub stats: Arc<ConsumerStats>,
+    /// The shards this worker runs; it can only play in their guilds.
+    pub shards: ShardSpan,
 }
 
 impl Consumer {
@@ -63,9 +68,25 @@ impl Consumer {
 
     async fn dispatch(&self, delivery: Delivery) {
         let now = self.players.deps().clock.now_ms();
-        self.stats.last_intent_ms.store(now, Ordering::Relaxed);
         self.stats.received.fetch_add(1, Ordering::Relaxed);
         let metrics = self.players.deps().metrics.clone();
+        if let Ok(intent) = &delivery.intent {
+            if !self.shards.owns(intent.guild_id) {
+                // Joining needs the guild's shard, which another worker runs. The endpoint
+                // and this worker disagree on the shard plan; the DLQ alarm will say so.
+                self.stats.misrouted.fetch_add(1, Ordering::Relaxed);
+                metrics.intent_failed("misrouted");
+                tracing::error!(
+                    guild = %intent.guild_id,
+                    shard = intent.guild_id.shard(self.shards.count()),
+                    first = self.shards.first(),
+                    last = self.shards.last(),
+                    "an intent for another worker's shard, left for the dead-letter queue"
+                );
+                return;
+            }
+        }
+        self.stats.last_intent_ms.store(now, Ordering::Relaxed);
         let intent = match delivery.intent {
             Ok(intent) => intent,
             Err(e) => {

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use songbird::Songbird;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Semaphore};
 use twilight_gateway::{Event, EventTypeFlags, Shard, StreamExt};
 
+use crate::adapters::calls::Calls;
 use crate::adapters::presence::VoiceStates;
-use crate::identify::BudgetQueue;
+use crate::identify::IdentifyQueue;
 
 /// The events the worker reads; everything else is skipped before deserializing.
 pub fn wanted() -> EventTypeFlags {
@@ -21,12 +21,13 @@ pub fn wanted() -> EventTypeFlags {
         | EventTypeFlags::INTERACTION_CREATE
 }
 
-/// Runs one shard until `stop`. `ready` is notified on each READY.
+/// Runs one shard until `stop`. Its first READY adds a permit to `ready`, so the worker can
+/// wait for all its shards.
 pub async fn run_shard(
-    mut shard: Shard<BudgetQueue>,
-    songbird: Arc<Songbird>,
+    mut shard: Shard<IdentifyQueue>,
+    calls: Arc<Calls>,
     states: Arc<VoiceStates>,
-    ready: Arc<Notify>,
+    ready: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
     on_event: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
     metrics: Arc<crate::metrics::WorkerMetrics>,
@@ -36,6 +37,7 @@ pub async fn run_shard(
         .gateway_latency_seconds
         .get_or_create(&crate::metrics::ShardLabel { shard: id.number() })
         .clone();
+    let mut was_ready = false;
     loop {
         let item = tokio::select! {
             _ = stop.changed() => break,
@@ -51,14 +53,15 @@ pub async fn run_shard(
         };
         if matches!(event, Event::Ready(_)) {
             tracing::info!(shard = %id, "gateway ready");
-            ready.notify_waiters();
-            ready.notify_one();
+            if !std::mem::replace(&mut was_ready, true) {
+                ready.add_permits(1);
+            }
         }
         if let Some(average) = shard.latency().average() {
             latency.set(average.as_secs_f64());
         }
         states.update(&event);
-        songbird.process(&event).await;
+        calls.process(&event).await;
         if let Some(tx) = &on_event {
             let _ = tx.send(event);
         }

@@ -1,14 +1,21 @@
 //! Identify back-off. Discord resets a bot's token after 1,000 identifies in a day, and a
 //! task that crashes on start would otherwise identify on every restart. Each identify is
-//! logged, the log rides in the heartbeat item (so the next task knows what the last one
-//! spent), and a budget well under the limit is never exceeded: past it, shards wait.
+//! logged, the log rides in the worker's heartbeat item (so the next task of the same index
+//! knows what the last one spent), and a budget well under the limit is never exceeded: past
+//! it, shards wait. With several workers, each has a share of the budget in proportion to its
+//! shards, so the shares never add up to more.
+//!
+//! Discord also allows one identify per 5 s per rate-limit bucket (`shard % max_concurrency`),
+//! counted over the whole bot. [`IdentifyQueue`] takes a lease on the bucket in the store
+//! before each identify, so shards of different workers keep that spacing too.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use timmybot_domain::Clock;
+use timmybot_domain::{identify_bucket, Clock};
+use timmybot_store::{Claim, SharedStore};
 use tokio::sync::oneshot;
-use twilight_gateway::queue::{InMemoryQueue, Queue};
+use twilight_gateway::queue::Queue;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 /// Identifies allowed per rolling day: room below Discord's 1,000 for manual restarts.
@@ -31,6 +38,11 @@ impl IdentifyLog {
             budget,
             spent: tokio::sync::Notify::new(),
         }
+    }
+
+    /// How many identifies a day this worker may spend.
+    pub fn budget(&self) -> usize {
+        self.budget
     }
 
     /// The identifies of the last day, oldest first.
@@ -59,44 +71,119 @@ impl IdentifyLog {
     }
 }
 
-/// twilight's identify queue (one identify per 5 s), behind the daily budget.
-#[derive(Clone)]
-pub struct BudgetQueue {
-    log: std::sync::Arc<IdentifyLog>,
-    clock: std::sync::Arc<dyn Clock>,
-    inner: InMemoryQueue,
+/// Discord's identify spacing within one rate-limit bucket.
+pub const IDENTIFY_SPACING: Duration = Duration::from_secs(5);
+/// A lease outlasts the spacing by this much, for clocks that differ between tasks.
+const LEASE_MARGIN: Duration = Duration::from_millis(250);
+/// After the store fails a claim, wait this long before asking again.
+const STORE_BACKOFF: Duration = Duration::from_secs(1);
+
+/// How Discord limits this bot's identifies, from `GET /gateway/bot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentifyLimits {
+    /// Buckets that may identify side by side (`shard % max_concurrency`).
+    pub max_concurrency: u16,
+    /// When Discord's own daily count allows identifies again, if it is spent (epoch ms).
+    pub not_before_ms: Option<u64>,
 }
 
-impl BudgetQueue {
-    pub fn new(log: std::sync::Arc<IdentifyLog>, clock: std::sync::Arc<dyn Clock>) -> Self {
-        Self {
+impl IdentifyLimits {
+    /// What a bot with no special limits gets, for when Discord could not be asked.
+    pub const DEFAULT: Self = Self {
+        max_concurrency: 1,
+        not_before_ms: None,
+    };
+}
+
+struct QueueState {
+    log: Arc<IdentifyLog>,
+    clock: Arc<dyn Clock>,
+    gate: SharedStore,
+    limits: IdentifyLimits,
+}
+
+/// twilight's identify queue, for every shard of this worker: within the worker's share of
+/// the daily budget, and one identify per rate-limit bucket per 5 s across all workers (a
+/// lease in the store per bucket, so workers never need to talk to each other).
+#[derive(Clone)]
+pub struct IdentifyQueue(Arc<QueueState>);
+
+impl IdentifyQueue {
+    pub fn new(
+        log: Arc<IdentifyLog>,
+        clock: Arc<dyn Clock>,
+        gate: SharedStore,
+        limits: IdentifyLimits,
+    ) -> Self {
+        Self(Arc::new(QueueState {
             log,
             clock,
-            inner: InMemoryQueue::default(),
-        }
+            gate,
+            limits,
+        }))
     }
 }
 
-impl Queue for BudgetQueue {
-    fn enqueue(&self, id: u32) -> oneshot::Receiver<()> {
-        match self.log.try_spend(self.clock.now_ms()) {
-            Ok(()) => self.inner.enqueue(id),
-            Err(wait) => {
-                tracing::error!(
-                    shard = id,
-                    wait_secs = wait.as_secs(),
-                    budget = DAILY_BUDGET,
-                    "identify budget spent for today; the shard waits"
-                );
-                let (tx, rx) = oneshot::channel::<()>();
-                tokio::spawn(async move {
-                    tokio::time::sleep(wait).await;
-                    // Closing the channel makes the shard ask again, and be counted again.
-                    drop(tx);
-                });
-                rx
+impl QueueState {
+    /// Lets shard `shard` identify once it may, by sending on `go`. Dropping `go` instead
+    /// makes the shard ask again (twilight re-enqueues on a closed channel).
+    async fn admit(&self, shard: u32, go: oneshot::Sender<()>) {
+        if let Some(at) = self.limits.not_before_ms {
+            let wait = at.saturating_sub(self.clock.now_ms());
+            tracing::warn!(
+                shard,
+                wait_secs = wait / 1000,
+                "Discord's identify count is spent for today; the shard waits"
+            );
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+        if let Err(wait) = self.log.try_spend(self.clock.now_ms()) {
+            tracing::error!(
+                shard,
+                wait_secs = wait.as_secs(),
+                budget = self.log.budget(),
+                "this worker's identify budget is spent for today; the shard waits"
+            );
+            tokio::time::sleep(wait).await;
+            // Asking again counts again.
+            return;
+        }
+        let bucket = identify_bucket(shard, self.limits.max_concurrency);
+        let hold = u64::try_from((IDENTIFY_SPACING + LEASE_MARGIN).as_millis()).unwrap_or(u64::MAX);
+        loop {
+            if go.is_closed() {
+                return;
+            }
+            let now = self.clock.now_ms();
+            match self.gate.claim_identify(bucket, now, hold).await {
+                Ok(Claim::Granted) => break,
+                Ok(Claim::HeldUntil(until)) => {
+                    tracing::debug!(
+                        shard,
+                        bucket,
+                        wait_ms = until.saturating_sub(now),
+                        "identify bucket busy"
+                    );
+                    tokio::time::sleep(Duration::from_millis(until.saturating_sub(now).max(1)))
+                        .await;
+                }
+                Err(e) => {
+                    tracing::warn!(shard, bucket, error = %e, "claiming the identify bucket failed; retrying");
+                    tokio::time::sleep(STORE_BACKOFF).await;
+                }
             }
         }
+        tracing::info!(shard, bucket, "identifying");
+        let _ = go.send(());
+    }
+}
+
+impl Queue for IdentifyQueue {
+    fn enqueue(&self, shard: u32) -> oneshot::Receiver<()> {
+        let (go, rx) = oneshot::channel();
+        let state = self.0.clone();
+        tokio::spawn(async move { state.admit(shard, go).await });
+        rx
     }
 }
 
@@ -135,11 +222,44 @@ mod tests {
             .expect("the heartbeat hears of the identify at once");
     }
 
+    /// A store for the identify leases, and the clock every worker reads.
+    struct Gate {
+        store: SharedStore,
+        clock: Arc<timmybot_domain::ManualClock>,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn gate() -> Gate {
+        let clock = Arc::new(timmybot_domain::ManualClock::new(DAY_MS));
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            timmybot_store::sqlite::SqliteStore::open(dir.path().join("t.db"), clock.clone())
+                .await
+                .unwrap();
+        Gate {
+            store: Arc::new(store),
+            clock,
+            _dir: dir,
+        }
+    }
+
+    fn queue(log: Arc<IdentifyLog>, gate: &Gate, max_concurrency: u16) -> IdentifyQueue {
+        IdentifyQueue::new(
+            log,
+            gate.clock.clone(),
+            gate.store.clone(),
+            IdentifyLimits {
+                max_concurrency,
+                not_before_ms: None,
+            },
+        )
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_spent_budget_holds_the_shard_back() {
-        let clock = std::sync::Arc::new(timmybot_domain::ManualClock::new(DAY_MS));
-        let log = std::sync::Arc::new(IdentifyLog::new(vec![DAY_MS - 1_000], 1));
-        let queue = BudgetQueue::new(log.clone(), clock);
+        let log = Arc::new(IdentifyLog::new(vec![DAY_MS - 1_000], 1));
+        let gate = gate().await;
+        let queue = queue(log.clone(), &gate, 1);
         let mut waiting = queue.enqueue(0);
         // A day minus a second must pass before the oldest identify leaves the window.
         tokio::time::advance(Duration::from_secs(60)).await;
@@ -157,6 +277,42 @@ mod tests {
                 Err(tokio::sync::oneshot::error::TryRecvError::Closed)
             ),
             "then the shard is told to ask again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bucket_held_by_another_worker_waits_and_others_go_at_once() {
+        let gate = gate().await;
+        // Another worker identified shard 2 (bucket 0 of 2) just now, holding it 200 ms.
+        assert_eq!(
+            gate.store.claim_identify(0, DAY_MS, 200).await.unwrap(),
+            Claim::Granted
+        );
+        let log = Arc::new(IdentifyLog::new(vec![], 10));
+        let q = queue(log, &gate, 2);
+        let mut shard_0 = q.enqueue(0);
+        let shard_1 = q.enqueue(1);
+        tokio::time::timeout(Duration::from_secs(2), shard_1)
+            .await
+            .expect("bucket 1 is free: at once")
+            .expect("told to go");
+        tokio::task::yield_now().await;
+        assert!(
+            shard_0.try_recv().is_err(),
+            "bucket 0 waits for the other worker's lease"
+        );
+        // The lease runs out: shard 0 takes it and goes, and holds it 5.25 s in its turn.
+        gate.clock.advance(200);
+        tokio::time::timeout(Duration::from_secs(2), shard_0)
+            .await
+            .expect("bucket 0 goes once the lease is over")
+            .expect("told to go");
+        assert_eq!(
+            gate.store
+                .claim_identify(0, DAY_MS + 201, 200)
+                .await
+                .unwrap(),
+            Claim::HeldUntil(DAY_MS + 200 + 5_250)
         );
     }
 }

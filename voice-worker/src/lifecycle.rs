@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use timmybot_bus::WorkerService;
-use timmybot_domain::{GuildId, Heartbeat};
+use timmybot_domain::{GuildId, Heartbeat, ShardSpan, WorkerIndex};
 use tokio::sync::{oneshot, watch};
 
 use crate::consumer::ConsumerStats;
@@ -20,6 +20,10 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone)]
 pub struct LifecycleConfig {
     pub task_id: String,
+    /// This worker's index: its heartbeat item is `WORKER#<index>`.
+    pub worker: WorkerIndex,
+    /// The shards it runs: only their guilds are its to resume.
+    pub shards: ShardSpan,
     pub heartbeat_every: Duration,
     /// Scale to zero after this long with no call and no intent.
     pub idle_shutdown: Duration,
@@ -46,26 +50,52 @@ pub struct Lifecycle {
     pub started_at_ms: u64,
     /// Identify timestamps to carry in the heartbeat (see `identify`).
     pub identifies: Arc<crate::identify::IdentifyLog>,
+    /// The previous task's guilds, still to be resumed: kept in this task's beats until then.
+    pub carried: std::sync::Mutex<Vec<GuildId>>,
 }
 
 impl Lifecycle {
-    /// Resumes every guild the last worker was playing in. A stale last beat means the old
-    /// worker died without saving: positions are taken as of that beat.
+    /// Resumes every guild the last worker of this index was playing in (see
+    /// [`Lifecycle::resume_from`]).
     pub async fn resume(&self) {
+        if let Some(last) = self.last_beat().await {
+            self.resume_from(last).await;
+        }
+    }
+
+    /// The last beat the previous task of this index wrote. Read it before this task's
+    /// first beat overwrites it; until [`Lifecycle::resume_from`] has run, this task's beats
+    /// carry its guilds forward, so a crash before the gateway is up loses none.
+    pub async fn last_beat(&self) -> Option<Heartbeat> {
         let deps = self.players.deps();
-        let last = match deps.store.last_beat().await {
-            Ok(Some(hb)) => hb,
-            Ok(None) => return,
+        match deps.store.last_beat(self.config.worker).await {
+            Ok(Some(hb)) => {
+                let mut carried = self.carried.lock().unwrap_or_else(|p| p.into_inner());
+                carried.clone_from(&hb.active_guilds);
+                Some(hb)
+            }
+            Ok(None) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "reading the last heartbeat failed; nothing resumed");
-                return;
+                None
             }
-        };
+        }
+    }
+
+    /// Resumes the guilds `last` names. A stale beat means the old worker died without
+    /// saving: positions are taken as of that beat.
+    pub async fn resume_from(&self, last: Heartbeat) {
+        let deps = self.players.deps();
         let now = deps.clock.now_ms();
         let stale = now.saturating_sub(last.last_beat_ms)
             > 2 * self.config.heartbeat_every.as_millis() as u64;
         let freeze_at = stale.then_some(last.last_beat_ms);
         for guild in last.active_guilds {
+            // Another worker now holds it if the shards were split differently since.
+            if !self.config.shards.owns(guild) {
+                tracing::warn!(%guild, "not resumed: its shard belongs to another worker now");
+                continue;
+            }
             let player = self.players.get(guild).await;
             let (tx, rx) = oneshot::channel();
             if player
@@ -79,12 +109,26 @@ impl Lifecycle {
                 let _ = rx.await;
             }
         }
+        self.carried
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     pub async fn beat(&self) {
         let deps = self.players.deps();
-        self.write_beat(deps.clock.now_ms(), deps.active_guilds())
-            .await;
+        let mut guilds = deps.active_guilds();
+        for g in self
+            .carried
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            if !guilds.contains(g) {
+                guilds.push(*g);
+            }
+        }
+        self.write_beat(deps.clock.now_ms(), guilds).await;
     }
 
     async fn write_beat(&self, last_beat_ms: u64, active_guilds: Vec<GuildId>) {
@@ -97,7 +141,7 @@ impl Lifecycle {
             active_guilds,
             identifies: self.identifies.recent(now),
         };
-        if let Err(e) = deps.store.beat(&hb).await {
+        if let Err(e) = deps.store.beat(self.config.worker, &hb).await {
             tracing::warn!(error = %e, "writing the heartbeat failed");
         }
     }

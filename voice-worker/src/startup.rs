@@ -7,24 +7,23 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use songbird::shards::TwilightMap;
-use songbird::Songbird;
 use timmybot_bus::ecs::EcsService;
 use timmybot_bus::sqs::SqsBus;
 use timmybot_bus::{IntentBus, WorkerService};
 use timmybot_config::WorkerSettings;
-use timmybot_discord::ids::ToTwilight;
-use timmybot_domain::{Clock, SystemClock};
+use timmybot_domain::{Clock, ShardSpan, SystemClock};
 use timmybot_store::SharedStore;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use twilight_gateway::{ConfigBuilder, Event, Intents};
+use twilight_model::gateway::connection_info::BotConnectionInfo;
 
+use crate::adapters::calls::{Calls, ShardSenders};
 use crate::adapters::discord::TwilightNotifier;
 use crate::adapters::presence::VoiceStates;
 use crate::adapters::songbird::SongbirdVoice;
 use crate::health::{self, HealthState};
-use crate::identify::{BudgetQueue, IdentifyLog, DAILY_BUDGET};
+use crate::identify::{IdentifyLimits, IdentifyLog, IdentifyQueue, DAILY_BUDGET};
 use crate::worker::{open_sources, Ports, Worker};
 
 /// What the worker runs on, besides the Discord side this module builds. The standalone
@@ -79,35 +78,60 @@ pub async fn run_with(
     let http =
         timmybot_discord::rest::client(&settings.discord, timmybot_discord::rest::DEFAULT_TIMEOUT);
 
-    // The identify log the last task left, so a crash loop stays within the budget.
-    let previous = match store.last_beat().await {
+    let place = settings.place;
+    // How many shards Discord recommends, and how it limits identifies.
+    let info = gateway_info(&http).await;
+    let shards = match (place.shards, &info) {
+        (Some(span), _) => span,
+        (None, Ok(info)) => ShardSpan::all(info.shards)
+            .with_context(|| format!("Discord recommended {} shards", info.shards))?,
+        (None, Err(e)) => {
+            anyhow::bail!("asking Discord how many shards to run (GET /gateway/bot): {e}")
+        }
+    };
+    let limits = match &info {
+        Ok(info) => limits(info, clock.now_ms()),
+        Err(e) => {
+            tracing::warn!(error = %e, "GET /gateway/bot failed; identifying one shard per 5 s");
+            IdentifyLimits::DEFAULT
+        }
+    };
+    tracing::info!(
+        worker = %place.index,
+        shard_count = shards.count(),
+        first = shards.first(),
+        last = shards.last(),
+        max_concurrency = limits.max_concurrency,
+        "running shards"
+    );
+
+    // The identify log the last task of this index left, so a crash loop stays within the
+    // worker's share of the budget.
+    let previous = match store.last_beat(place.index).await {
         Ok(beat) => beat.map(|hb| hb.identifies).unwrap_or_default(),
         Err(e) => {
             tracing::warn!(error = %e, "reading the last heartbeat failed; starting a fresh identify log");
             Vec::new()
         }
     };
-    let identifies = Arc::new(IdentifyLog::new(previous, DAILY_BUDGET));
+    let share = shards.identify_share(u32::try_from(DAILY_BUDGET).unwrap_or(u32::MAX));
+    let identifies = Arc::new(IdentifyLog::new(previous, share as usize));
     let intents = Intents::GUILDS | Intents::GUILD_VOICE_STATES;
-    let mut config = ConfigBuilder::new(settings.discord.token.expose_secret().to_owned(), intents)
-        .queue(BudgetQueue::new(identifies.clone(), clock.clone()));
+    let queue = IdentifyQueue::new(identifies.clone(), clock.clone(), store.clone(), limits);
+    let mut config =
+        ConfigBuilder::new(settings.discord.token.expose_secret().to_owned(), intents).queue(queue);
     if let Some(proxy) = &settings.discord.gateway_proxy {
         config = config.proxy_url(proxy.clone());
     }
     let config = config.build();
-    let shards: Vec<_> = match settings.shards {
-        Some(r) => {
-            twilight_gateway::create_iterator(r.first..r.last + 1, r.count, config, |_, b| {
-                b.build()
-            })
-            .collect()
-        }
-        None => twilight_gateway::create_recommended(&http, config, |_, b| b.build())
-            .await
-            .context("asking Discord how many shards to run")?
-            .collect(),
-    };
-    let senders: HashMap<u32, _> = shards
+    let gateway_shards: Vec<_> = twilight_gateway::create_iterator(
+        shards.first()..shards.last() + 1,
+        shards.count(),
+        config,
+        |_, b| b.build(),
+    )
+    .collect();
+    let senders: HashMap<u32, _> = gateway_shards
         .iter()
         .map(|s| (s.id().number(), s.sender()))
         .collect();
@@ -115,9 +139,9 @@ pub async fn run_with(
     // it; a worker's own keeps it on this runtime, so a worker can also run embedded.
     let scheduler = songbird::driver::Scheduler::new(songbird::driver::SchedulerConfig::default());
     let voice_config = songbird::Config::default().scheduler(scheduler.clone());
-    let songbird = Arc::new(Songbird::twilight_from_config(
-        Arc::new(TwilightMap::new(senders)),
-        settings.discord.application_id.to_twilight().cast(),
+    let calls = Arc::new(Calls::new(
+        ShardSenders::new(shards.count(), senders),
+        settings.discord.application_id.non_zero(),
         voice_config,
     ));
     let scratch = std::env::temp_dir().join(format!("timmybot-{}", std::process::id()));
@@ -136,7 +160,7 @@ pub async fn run_with(
             bus,
             clock,
             voice: Arc::new(SongbirdVoice::new(
-                songbird.clone(),
+                calls.clone(),
                 sources.clone(),
                 settings
                     .voice_bitrate
@@ -147,17 +171,19 @@ pub async fn run_with(
             sources,
             service,
             identifies,
+            worker: place.index,
+            shards,
         },
     );
 
     // The gateway outlives the drain: leaving a call is an op 4 sent through the shard.
     let (gateway_stop_tx, gateway_stop_rx) = watch::channel(false);
-    let ready = Arc::new(Notify::new());
+    let ready = Arc::new(tokio::sync::Semaphore::new(0));
     let mut shard_tasks = tokio::task::JoinSet::new();
-    for shard in shards {
+    for shard in gateway_shards {
         shard_tasks.spawn(crate::gateway::run_shard(
             shard,
-            songbird.clone(),
+            calls.clone(),
             states.clone(),
             ready.clone(),
             gateway_stop_rx.clone(),
@@ -173,9 +199,19 @@ pub async fn run_with(
         stats: worker.stats.clone(),
         started_at_ms: worker.lifecycle.started_at_ms,
         scheduler: Some(scheduler),
+        states: states.clone(),
     });
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, health).await {
+    // It answers through the drain, and then lets its port go: an embedded worker (or a
+    // test's) started again binds the same one.
+    let (health_stop_tx, health_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let health_task = tokio::spawn(async move {
+        let stopped = async {
+            let _ = health_stop_rx.await;
+        };
+        if let Err(e) = axum::serve(listener, health)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
             tracing::warn!(error = %e, "health endpoint stopped");
         }
     });
@@ -183,8 +219,24 @@ pub async fn run_with(
     worker.run(ready, shutdown).await;
     let _ = gateway_stop_tx.send(true);
     while shard_tasks.join_next().await.is_some() {}
+    let _ = health_stop_tx.send(());
+    let _ = health_task.await;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
+}
+
+/// `GET /gateway/bot`: the recommended shard count and the identify limits.
+async fn gateway_info(http: &twilight_http::Client) -> anyhow::Result<BotConnectionInfo> {
+    Ok(http.gateway().authed().await?.model().await?)
+}
+
+/// Discord's identify limits as of `now_ms`.
+fn limits(info: &BotConnectionInfo, now_ms: u64) -> IdentifyLimits {
+    let limit = &info.session_start_limit;
+    IdentifyLimits {
+        max_concurrency: limit.max_concurrency.max(1),
+        not_before_ms: (limit.remaining == 0).then(|| now_ms.saturating_add(limit.reset_after)),
+    }
 }
 
 /// SIGTERM (ECS stopping the task) or Ctrl-C.

@@ -9,11 +9,11 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use timmybot_bus::{IntentBus, WorkerService};
 use timmybot_config::WorkerSettings;
-use timmybot_domain::{Clock, RetryPolicy};
+use timmybot_domain::{Clock, RetryPolicy, ShardSpan, WorkerIndex};
 use timmybot_sources::spotify::SpotifyApi;
 use timmybot_sources::{Guard, SetupError, Sources, SourcesConfig};
 use timmybot_store::SharedStore;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Semaphore};
 
 use crate::consumer::{Consumer, ConsumerStats};
 use crate::identify::IdentifyLog;
@@ -24,7 +24,7 @@ use crate::ports::{Notifier, Presence, Voice};
 
 /// How often players check whether to leave an idle channel.
 pub const TICK_EVERY: Duration = Duration::from_secs(5);
-/// How long to wait for the gateway before resuming anyway.
+/// How long to wait for the gateway before resuming anyway, plus 5 s a shard.
 pub const READY_WAIT: Duration = Duration::from_secs(30);
 /// How long a join may take to become end-to-end encrypted (DAVE). The handshake takes a few
 /// round trips, well under a second on Discord; past this the player gives up and says why.
@@ -44,6 +44,9 @@ pub struct Ports {
     /// The identifies this worker (and the tasks before it) spent today, shared with the
     /// gateway's identify queue.
     pub identifies: Arc<IdentifyLog>,
+    /// Which worker this is, and the shards it runs (what the gateway connected).
+    pub worker: WorkerIndex,
+    pub shards: ShardSpan,
 }
 
 pub struct Worker {
@@ -51,6 +54,7 @@ pub struct Worker {
     pub stats: Arc<ConsumerStats>,
     pub lifecycle: Arc<Lifecycle>,
     bus: Arc<dyn IntentBus>,
+    shards: ShardSpan,
 }
 
 /// A running consumer: stop it with [`ConsumerTask::stop`].
@@ -88,7 +92,9 @@ impl Worker {
         let stats = Arc::new(ConsumerStats::default());
         let lifecycle = Arc::new(Lifecycle {
             config: LifecycleConfig {
-                task_id: format!("worker-{}", ulid::Ulid::new()),
+                task_id: format!("worker-{}-{}", ports.worker, ulid::Ulid::new()),
+                worker: ports.worker,
+                shards: ports.shards,
                 heartbeat_every: HEARTBEAT_EVERY,
                 idle_shutdown: settings.idle_shutdown,
                 tick_every: TICK_EVERY,
@@ -98,12 +104,14 @@ impl Worker {
             service: ports.service,
             started_at_ms,
             identifies: ports.identifies,
+            carried: Default::default(),
         });
         Self {
             players,
             stats,
             lifecycle,
             bus: ports.bus,
+            shards: ports.shards,
         }
     }
 
@@ -113,6 +121,7 @@ impl Worker {
             bus: self.bus.clone(),
             players: self.players.clone(),
             stats: self.stats.clone(),
+            shards: self.shards,
         };
         let (stop, stopped) = watch::channel(false);
         ConsumerTask {
@@ -124,18 +133,29 @@ impl Worker {
     /// Beats, resumes the guilds the last worker played once `ready` (the gateway) fires,
     /// takes intents and keeps the lifecycle until `shutdown`; then stops taking intents and
     /// drains: positions saved, voice left.
-    pub async fn run(&self, ready: Arc<Notify>, shutdown: impl std::future::Future<Output = ()>) {
+    pub async fn run(
+        &self,
+        ready: Arc<Semaphore>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        // What the last task left to resume, read before this task's first beat replaces it.
+        let last = self.lifecycle.last_beat().await;
         self.lifecycle.beat().await;
         // Resume once the gateway is up (joins need it); intents are taken meanwhile.
         let resumer = self.lifecycle.clone();
+        let shards = self.shards.len();
+        // Shards of one identify bucket start 5 s apart: give each its turn.
+        let wait = READY_WAIT + crate::identify::IDENTIFY_SPACING * shards;
         tokio::spawn(async move {
-            if tokio::time::timeout(READY_WAIT, ready.notified())
+            if tokio::time::timeout(wait, ready.acquire_many(shards))
                 .await
                 .is_err()
             {
-                tracing::warn!("the gateway is not ready after {READY_WAIT:?}; resuming anyway");
+                tracing::warn!("the gateway is not ready after {wait:?}; resuming anyway");
             }
-            resumer.resume().await;
+            if let Some(last) = last {
+                resumer.resume_from(last).await;
+            }
         });
         let consumer = self.spawn_consumer();
         let (life_stop, life_stopped) = watch::channel(false);

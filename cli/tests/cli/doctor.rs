@@ -195,3 +195,46 @@ async fn commands_registered_by_another_version_are_named() {
     );
     assert!(detail.contains("changed: /play"), "{detail}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_workers_queue_and_service_is_checked() {
+    // Two workers over four shards, as the Lambda's settings name them.
+    let mut d = Deployment::healthy(TIMMYBOT).await;
+    d.add_worker().await;
+    d.extra = vec![("SHARD_COUNT", "4".into())];
+    let (ok, failed, report) = d.doctor();
+    assert!(ok && failed.is_empty(), "{failed:?}: {report:#}");
+    let detail = |name: &str| -> String {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name && c["status"] == "pass")
+            .and_then(|c| c["detail"].as_str())
+            .unwrap_or_else(|| panic!("{name} did not pass: {report:#}"))
+            .to_owned()
+    };
+    assert_eq!(detail("worker routing"), "2 worker(s) over 4 shard(s)");
+    for name in [
+        "intent queue 0",
+        "intent queue 1",
+        "worker service 0",
+        "worker service 1",
+    ] {
+        detail(name);
+    }
+
+    // The second worker's service is gone: only its line fails.
+    let (first, _) = d.service.split_once(',').unwrap();
+    d.service = format!("{first},{}", aws::unique("gone"));
+    let (_, failed, report) = d.doctor();
+    assert_eq!(failed, ["worker service 1"], "{report:#}");
+    assert!(fix(&report, "worker service 1").contains("WorkerServiceN"));
+
+    // Two queues and no shard count: the endpoint could not route.
+    let mut d = Deployment::healthy(TIMMYBOT).await;
+    d.add_worker().await;
+    let (_, failed, report) = d.doctor();
+    assert_eq!(failed, ["worker routing"], "{report:#}");
+    assert!(fix(&report, "worker routing").contains("SHARD_COUNT"));
+}

@@ -1,14 +1,17 @@
-//! [`WorkerService`] on ECS UpdateService's desiredCount: the endpoint wakes the worker with
-//! it (1) and the worker scales itself to zero with it (0). Idempotent: asking a service for
-//! the count it already has changes nothing.
+//! [`WorkerService`] on ECS UpdateService's desiredCount: the endpoint wakes a worker with
+//! it (1) and a worker scales itself to zero with it (0). Idempotent: asking a service for
+//! the count it already has changes nothing. [`routes`] builds every worker's queue and
+//! service from the settings, as the Lambda uses them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use timmybot_config::aws::AwsError;
-use timmybot_config::EcsServiceName;
+use timmybot_config::{EcsServiceName, WorkerRouting};
 
-use crate::{ServiceError, WorkerService};
+use crate::sqs::SqsBus;
+use crate::{RouteCountError, ServiceError, WorkerRoute, WorkerRoutes, WorkerService};
 
 pub struct EcsService {
     client: aws_sdk_ecs::Client,
@@ -78,4 +81,29 @@ impl WorkerService for EcsService {
                 .map_err(|_| ServiceError::Timeout(limit))?,
         }
     }
+}
+
+/// Every worker's SQS queue and ECS service, as `routing` names them, on one client of each
+/// kind. A wake-up gives up after `wake_timeout`.
+pub fn routes(
+    sdk: &timmybot_config::aws::SdkConfig,
+    routing: &WorkerRouting,
+    wake_timeout: Option<Duration>,
+) -> Result<WorkerRoutes, RouteCountError> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let ecs = aws_sdk_ecs::Client::new(sdk);
+    let workers = routing
+        .workers
+        .iter()
+        .map(|w| WorkerRoute {
+            bus: Arc::new(SqsBus::new(sqs.clone(), w.queue_url.clone())),
+            service: w.service.as_ref().map(|name| {
+                let mut service =
+                    EcsService::new(ecs.clone(), name.cluster.clone(), name.service.clone());
+                service.timeout = wake_timeout;
+                Arc::new(service) as Arc<dyn WorkerService>
+            }),
+        })
+        .collect();
+    WorkerRoutes::new(routing.plan, workers)
 }

@@ -8,7 +8,10 @@
 //! and the worker scales itself to zero with it. Its adapter is `ecs::EcsService` (feature
 //! `aws`).
 //!
-//! Both keep SQS FIFO's contract, so the worker's consumer is written once:
+//! [`WorkerRoutes`]: with several workers, each has its own queue and service, and a guild's
+//! intents go to the worker that holds its shard.
+//!
+//! Both buses keep SQS FIFO's contract, so the worker's consumer is written once:
 //! - messages of one guild (the group) are delivered in order, one batch in flight at a time;
 //! - a second intent with the same id inside the dedup window is dropped;
 //! - a message not acked within its visibility timeout is delivered again.
@@ -21,11 +24,12 @@ pub mod local;
 pub mod sqs;
 
 use std::error::Error as StdError;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use timmybot_domain::{IntentError, PlaybackIntent};
+use timmybot_domain::{GuildId, IntentError, PlaybackIntent, ShardPlan, WorkerIndex};
 
 /// SQS returns at most 10 messages per receive.
 pub const RECEIVE_MAX: usize = 10;
@@ -93,4 +97,62 @@ pub enum ServiceError {
 #[async_trait]
 pub trait WorkerService: Send + Sync {
     async fn set_desired(&self, count: i32) -> Result<(), ServiceError>;
+}
+
+/// One worker, as the endpoint reaches it.
+#[derive(Clone)]
+pub struct WorkerRoute {
+    pub bus: Arc<dyn IntentBus>,
+    /// Its service, to wake it; `None` where nothing sleeps (the embedded bot).
+    pub service: Option<Arc<dyn WorkerService>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the shard plan has {planned} workers, but {given} were given")]
+pub struct RouteCountError {
+    planned: u32,
+    given: usize,
+}
+
+/// Every worker by index, and the shard plan that sends a guild to the one holding its shard.
+#[derive(Clone)]
+pub struct WorkerRoutes {
+    plan: ShardPlan,
+    workers: Vec<WorkerRoute>,
+}
+
+impl WorkerRoutes {
+    /// One worker takes every guild.
+    pub fn single(bus: Arc<dyn IntentBus>, service: Option<Arc<dyn WorkerService>>) -> Self {
+        Self {
+            plan: ShardPlan::SINGLE,
+            workers: vec![WorkerRoute { bus, service }],
+        }
+    }
+
+    /// `workers` in index order, one for each worker of `plan`.
+    pub fn new(plan: ShardPlan, workers: Vec<WorkerRoute>) -> Result<Self, RouteCountError> {
+        if workers.len() != plan.worker_count() as usize {
+            return Err(RouteCountError {
+                planned: plan.worker_count(),
+                given: workers.len(),
+            });
+        }
+        Ok(Self { plan, workers })
+    }
+
+    pub fn plan(&self) -> ShardPlan {
+        self.plan
+    }
+
+    /// The worker that owns `guild`, and how to reach it.
+    pub fn route(&self, guild: GuildId) -> (WorkerIndex, &WorkerRoute) {
+        let index = self.plan.worker_of(guild);
+        // `new` made one route per worker of the plan, and the plan answers only those.
+        let route = self
+            .workers
+            .get(index.get() as usize)
+            .unwrap_or(&self.workers[0]);
+        (index, route)
+    }
 }

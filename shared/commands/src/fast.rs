@@ -182,7 +182,8 @@ async fn mutate<T>(
         IntentKind::QueueChanged,
     );
     // The state is written and is the truth; a lost nudge only delays the worker noticing.
-    if let Err(err) = core.ports.bus.publish(&intent).await {
+    let (_, owner) = core.ports.workers.route(ctx.guild);
+    if let Err(err) = owner.bus.publish(&intent).await {
         tracing::warn!(guild = %ctx.guild, error = %err, "queue changed but the worker was not told");
     }
     Ok(updated.output)

@@ -34,7 +34,7 @@ use twilight_model::application::interaction::modal::ModalInteractionData;
 use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::http::interaction::InteractionResponse;
 
-use timmybot_bus::{BusError, IntentBus, WorkerService};
+use timmybot_bus::{BusError, WorkerRoutes};
 use timmybot_discord::access::{self as access_ui, Decision};
 use timmybot_discord::command::{ArgError, Command};
 use timmybot_discord::ids::FromTwilight;
@@ -104,13 +104,12 @@ impl From<ArgError> for CommandError {
 /// Everything outside the core that it talks to.
 pub struct Ports {
     pub store: SharedStore,
-    pub bus: Arc<dyn IntentBus>,
+    /// Each worker's intent bus and service, and which guild goes to which.
+    pub workers: WorkerRoutes,
     pub clock: Arc<dyn Clock>,
     pub voice: Arc<dyn VoiceLookup>,
     /// DMs to the owners, and answers in a channel.
     pub messenger: Arc<dyn Messenger>,
-    /// The worker's service, to wake it; `None` where nothing sleeps (the embedded bot).
-    pub worker: Option<Arc<dyn WorkerService>>,
 }
 
 /// What an interaction was, once handled.

@@ -1,6 +1,6 @@
-//! Commands the voice worker carries out: each sends one intent. The reply is deferred while
-//! the worker is awake (it edits the reply when done); when it sleeps, the reply says the
-//! player is starting and the worker is woken.
+//! Commands the voice worker carries out: each sends one intent, to the worker that holds the
+//! guild's shard. The reply is deferred while that worker is awake (it edits the reply when
+//! done); when it sleeps, the reply says the player is starting and that worker is woken.
 
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
 
@@ -163,16 +163,19 @@ async fn send(
     origin: Origin,
 ) -> Result<InteractionResponse, CommandError> {
     let now = core.ports.clock.now_ms();
+    // Only the worker holding the guild's shard can join its voice channel: its queue, its
+    // heartbeat and its service.
+    let (index, owner) = core.ports.workers.route(ctx.guild);
     let awake = core
         .ports
         .store
-        .last_beat()
+        .last_beat(index)
         .await?
         .is_some_and(|hb| hb.is_fresh(now, AWAKE_WITHIN_MS));
     let intent = PlaybackIntent::new(ctx.intent_id.clone(), ctx.guild, now, kind)
         .with_reply(ctx.reply.clone())
         .with_channel(ctx.channel);
-    core.ports.bus.publish(&intent).await?;
+    owner.bus.publish(&intent).await?;
     if awake {
         return Ok(InteractionResponse {
             kind: match origin {
@@ -182,10 +185,10 @@ async fn send(
             data: None,
         });
     }
-    if let Some(worker) = &core.ports.worker {
+    if let Some(service) = &owner.service {
         // The intent waits in the queue either way; the oldest-message alarm is the safety net.
-        if let Err(err) = worker.set_desired(1).await {
-            tracing::warn!(guild = %ctx.guild, error = %err, "could not wake the worker");
+        if let Err(err) = service.set_desired(1).await {
+            tracing::warn!(guild = %ctx.guild, worker = %index, error = %err, "could not wake the worker");
         }
     }
     Ok(match origin {

@@ -9,8 +9,11 @@ pub mod env {
     pub const SECRET_ID: &str = "SECRET_ID";
     pub const STORE: &str = "STORE";
     pub const TABLE_NAME: &str = "TABLE_NAME";
+    /// The intent queues, comma-separated, one per worker in worker order. A worker may be
+    /// given only its own.
     pub const INTENT_QUEUE_URL: &str = "INTENT_QUEUE_URL";
     pub const WORKER_CLUSTER: &str = "WORKER_CLUSTER";
+    /// The workers' ECS services, comma-separated like `INTENT_QUEUE_URL`.
     pub const WORKER_SERVICE: &str = "WORKER_SERVICE";
     pub const BOT_OWNER_IDS: &str = "BOT_OWNER_IDS";
     pub const IDLE_LEAVE: &str = "IDLE_LEAVE";
@@ -33,7 +36,12 @@ pub mod env {
     pub const SPOTIFY_CLIENT_SECRET: &str = "SPOTIFY_CLIENT_SECRET";
     /// The bitrate every outgoing voice stream keeps to, such as `64k`, or `passthrough`.
     pub const VOICE_BITRATE: &str = "VOICE_BITRATE";
-    /// The shard range this worker owns (DESIGN.md "When one worker is not enough").
+    /// How many workers split the shards, and which one this is (DESIGN.md "When one worker
+    /// is not enough"). Unset: one worker.
+    pub const WORKER_COUNT: &str = "WORKER_COUNT";
+    pub const WORKER_INDEX: &str = "WORKER_INDEX";
+    /// The shards the workers split. A worker's range follows from the count and its index;
+    /// `SHARD_FIRST` and `SHARD_LAST` may only restate it (or, with one worker, narrow it).
     pub const SHARD_COUNT: &str = "SHARD_COUNT";
     pub const SHARD_FIRST: &str = "SHARD_FIRST";
     pub const SHARD_LAST: &str = "SHARD_LAST";
@@ -50,6 +58,8 @@ pub mod env {
         WORKER_CLUSTER,
         WORKER_SERVICE,
         BOT_OWNER_IDS,
+        WORKER_COUNT,
+        SHARD_COUNT,
     ];
 
     /// What the voice worker reads.
@@ -69,6 +79,8 @@ pub mod env {
         SPOTIFY_CLIENT_ID,
         SPOTIFY_CLIENT_SECRET,
         VOICE_BITRATE,
+        WORKER_COUNT,
+        WORKER_INDEX,
         SHARD_COUNT,
         SHARD_FIRST,
         SHARD_LAST,

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use timmybot_domain::{ApplicationId, BotOwners};
+use timmybot_domain::shards::WORKER_COUNT_MAX;
+use timmybot_domain::{ApplicationId, BotOwners, ShardPlan, ShardSpan, WorkerIndex};
 
 use crate::names::{env, secret};
 use crate::source::{ConfigError, Source};
@@ -42,13 +43,88 @@ pub struct EcsServiceName {
     pub service: String,
 }
 
-impl EcsServiceName {
-    /// `WORKER_CLUSTER` and `WORKER_SERVICE`, both or neither.
-    pub fn read(src: &Source) -> Result<Option<Self>, ConfigError> {
-        Ok(src
-            .pair(env::WORKER_CLUSTER, env::WORKER_SERVICE)?
-            .map(|(cluster, service)| Self { cluster, service }))
+/// Where one worker takes its intents, and the ECS service that runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerEndpoint {
+    pub queue_url: String,
+    /// `None` where nothing wakes it (no `WORKER_CLUSTER` and `WORKER_SERVICE`).
+    pub service: Option<EcsServiceName>,
+}
+
+/// Every worker, by index, and the shard plan that says which guild goes to which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerRouting {
+    pub plan: ShardPlan,
+    /// One per worker, in worker order; as many as `plan.worker_count()`.
+    pub workers: Vec<WorkerEndpoint>,
+}
+
+impl WorkerRouting {
+    /// `INTENT_QUEUE_URL` (one URL per worker), `WORKER_CLUSTER` with `WORKER_SERVICE` (one
+    /// service per worker), `WORKER_COUNT` if set, and `SHARD_COUNT` when there is more than
+    /// one worker. One URL and nothing else is today's single worker.
+    pub fn read(src: &Source) -> Result<Self, ConfigError> {
+        let queues = src
+            .list(env::INTENT_QUEUE_URL)?
+            .ok_or(ConfigError::Missing(env::INTENT_QUEUE_URL))?;
+        let count = u32::try_from(queues.len()).unwrap_or(u32::MAX);
+        if let Some(stated) = src.parsed::<u32>(env::WORKER_COUNT, "a whole number")? {
+            if stated != count {
+                return Err(ConfigError::Invalid {
+                    var: env::INTENT_QUEUE_URL,
+                    what: "one queue URL per worker (WORKER_COUNT)",
+                    got: format!("{count} URLs for {stated} workers"),
+                });
+            }
+        }
+        let services = match src.pair(env::WORKER_CLUSTER, env::WORKER_SERVICE)? {
+            None => vec![None; queues.len()],
+            Some((cluster, _)) => {
+                let names = src.list(env::WORKER_SERVICE)?.unwrap_or_default();
+                if names.len() != queues.len() {
+                    return Err(ConfigError::Invalid {
+                        var: env::WORKER_SERVICE,
+                        what: "one service per worker, as many as INTENT_QUEUE_URL has queues",
+                        got: format!("{} services for {} queues", names.len(), queues.len()),
+                    });
+                }
+                names
+                    .into_iter()
+                    .map(|service| {
+                        Some(EcsServiceName {
+                            cluster: cluster.clone(),
+                            service,
+                        })
+                    })
+                    .collect()
+            }
+        };
+        let plan = match src.parsed::<u32>(env::SHARD_COUNT, "a whole number")? {
+            None if count > 1 => {
+                return Err(ConfigError::Needed {
+                    var: env::SHARD_COUNT,
+                    because: "there is more than one worker: the endpoint routes each guild \
+                              to the worker that holds its shard",
+                })
+            }
+            None => ShardPlan::SINGLE,
+            Some(shards) => plan(shards, count)?,
+        };
+        let workers = queues
+            .into_iter()
+            .zip(services)
+            .map(|(queue_url, service)| WorkerEndpoint { queue_url, service })
+            .collect();
+        Ok(Self { plan, workers })
     }
+}
+
+fn plan(shards: u32, workers: u32) -> Result<ShardPlan, ConfigError> {
+    ShardPlan::new(shards, workers).map_err(|e| ConfigError::Invalid {
+        var: env::SHARD_COUNT,
+        what: "1 to 65,536 shards, at least one per worker",
+        got: e.to_string(),
+    })
 }
 
 /// The interactions endpoint (the Lambda).
@@ -59,11 +135,10 @@ pub struct InteractionsSettings {
     pub public_key: String,
     pub owners: BotOwners,
     pub store: StoreConfig,
-    /// The SQS FIFO queue intents go to. The in-process bus is only for `timmybot serve`,
-    /// where the worker shares the process; a standalone endpoint needs the queue.
-    pub intent_queue_url: String,
-    /// The worker's ECS service, to wake it.
-    pub worker_service: Option<EcsServiceName>,
+    /// Each worker's SQS FIFO queue and service. The in-process bus is only for
+    /// `timmybot serve`, where the worker shares the process; a standalone endpoint needs
+    /// the queues.
+    pub routing: WorkerRouting,
 }
 
 impl InteractionsSettings {
@@ -72,41 +147,110 @@ impl InteractionsSettings {
             public_key: src.required(env::DISCORD_PUBLIC_KEY)?,
             owners: src.owners()?,
             store: src.store()?,
-            intent_queue_url: src.required(env::INTENT_QUEUE_URL)?,
+            routing: WorkerRouting::read(src)?,
             discord: DiscordSettings::read(src)?,
-            worker_service: EcsServiceName::read(src)?,
         })
     }
 }
 
-/// Which shards a worker runs.
+/// Which worker this is, and which shards it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShardRange {
+pub struct WorkerPlace {
+    pub index: WorkerIndex,
     pub count: u32,
-    pub first: u32,
-    pub last: u32,
+    /// `None`: as many shards as Discord recommends, all on this (only) worker.
+    pub shards: Option<ShardSpan>,
 }
 
-impl ShardRange {
-    /// `SHARD_COUNT`, `SHARD_FIRST` and `SHARD_LAST`; `None` when no count is set.
-    pub fn read(src: &Source) -> Result<Option<Self>, ConfigError> {
-        let Some(count) = src.parsed::<u32>(env::SHARD_COUNT, "a whole number")? else {
-            return Ok(None);
-        };
-        let first = src
-            .parsed::<u32>(env::SHARD_FIRST, "a whole number")?
+impl WorkerPlace {
+    /// `WORKER_COUNT` and `WORKER_INDEX` (one worker, index 0, when unset), then
+    /// `SHARD_COUNT` with the optional `SHARD_FIRST` and `SHARD_LAST`.
+    pub fn read(src: &Source) -> Result<Self, ConfigError> {
+        let count = src
+            .parsed::<u32>(env::WORKER_COUNT, "a whole number")?
+            .unwrap_or(1);
+        let index = src
+            .parsed::<u32>(env::WORKER_INDEX, "a whole number")?
             .unwrap_or(0);
-        let last = src
-            .parsed::<u32>(env::SHARD_LAST, "a whole number")?
-            .unwrap_or(count.saturating_sub(1));
-        if count == 0 || first > last || last >= count {
+        if count == 0 || count > WORKER_COUNT_MAX {
+            return Err(ConfigError::invalid(
+                env::WORKER_COUNT,
+                "1 to 64",
+                &count.to_string(),
+            ));
+        }
+        if index >= count {
             return Err(ConfigError::Invalid {
-                var: env::SHARD_LAST,
-                what: "a shard range with SHARD_FIRST ≤ SHARD_LAST < SHARD_COUNT",
-                got: format!("{first}..={last} of {count}"),
+                var: env::WORKER_INDEX,
+                what: "below WORKER_COUNT (the first worker is 0)",
+                got: format!("{index} of {count}"),
             });
         }
-        Ok(Some(Self { count, first, last }))
+        let first = src.parsed::<u32>(env::SHARD_FIRST, "a whole number")?;
+        let last = src.parsed::<u32>(env::SHARD_LAST, "a whole number")?;
+        let Some(shards) = src.parsed::<u32>(env::SHARD_COUNT, "a whole number")? else {
+            if count > 1 {
+                return Err(ConfigError::Needed {
+                    var: env::SHARD_COUNT,
+                    because: "WORKER_COUNT is above 1: every worker and the endpoint must \
+                              split the same shards",
+                });
+            }
+            if first.is_some() || last.is_some() {
+                return Err(ConfigError::Needed {
+                    var: env::SHARD_COUNT,
+                    because: "SHARD_FIRST and SHARD_LAST count within it",
+                });
+            }
+            return Ok(Self {
+                index: WorkerIndex::FIRST,
+                count,
+                shards: None,
+            });
+        };
+        let index = WorkerIndex::new(index);
+        let planned = plan(shards, count)?.span_of(index).map_err(|e| {
+            ConfigError::invalid(env::WORKER_INDEX, "below WORKER_COUNT", &e.to_string())
+        })?;
+        let first = first.unwrap_or(planned.first());
+        let last = last.unwrap_or(planned.last());
+        let span = ShardSpan::new(shards, first, last).map_err(|_| ConfigError::Invalid {
+            var: env::SHARD_LAST,
+            what: "a shard range with SHARD_FIRST ≤ SHARD_LAST < SHARD_COUNT",
+            got: format!("{first}..={last} of {shards}"),
+        })?;
+        // With several workers the endpoint routes by the plan, so a worker must run
+        // exactly the plan's range or some guilds would have no worker.
+        if count > 1 && span != planned {
+            return Err(ConfigError::Invalid {
+                var: env::SHARD_FIRST,
+                what: "unset, or the range the plan gives this WORKER_INDEX",
+                got: format!(
+                    "{first}..={last}; the plan gives worker {index} shards {}..={}",
+                    planned.first(),
+                    planned.last()
+                ),
+            });
+        }
+        Ok(Self {
+            index,
+            count,
+            shards: Some(span),
+        })
+    }
+
+    /// This worker's entry of a per-worker list: the only entry, or the one at its index.
+    fn pick(&self, name: &'static str, list: Vec<String>) -> Result<String, ConfigError> {
+        let n = list.len();
+        let at = if n == 1 { 0 } else { self.index.get() as usize };
+        if n != 1 && n != self.count as usize {
+            return Err(ConfigError::Invalid {
+                var: name,
+                what: "this worker's entry alone, or one entry per worker (WORKER_COUNT)",
+                got: format!("{n} entries for {} workers", self.count),
+            });
+        }
+        list.into_iter().nth(at).ok_or(ConfigError::Missing(name))
     }
 }
 
@@ -167,9 +311,12 @@ pub struct SpotifyApp {
 pub struct WorkerSettings {
     pub discord: DiscordSettings,
     pub store: StoreConfig,
-    /// The SQS FIFO queue; `None` in embedded mode, where the bus is in-process.
+    /// This worker's SQS FIFO queue; `None` in embedded mode, where the bus is in-process.
     pub intent_queue_url: Option<String>,
+    /// This worker's own ECS service, which it scales to zero.
     pub worker_service: Option<EcsServiceName>,
+    /// Which worker this is and which shards it runs.
+    pub place: WorkerPlace,
     pub idle_leave: Duration,
     pub idle_shutdown: Duration,
     pub ytdl_program: String,
@@ -177,8 +324,6 @@ pub struct WorkerSettings {
     pub ytdl_cookies: Option<SecretString>,
     pub health_addr: SocketAddr,
     pub spotify: Option<SpotifyApp>,
-    /// `None`: as many as Discord recommends, all on this worker.
-    pub shards: Option<ShardRange>,
     /// Where `local:NAME` tracks come from; `None` turns them off.
     pub music_dir: Option<PathBuf>,
     /// `VOICE_BITRATE`; `None`: the binary's default (64 kb/s on AWS, passthrough in serve).
@@ -199,11 +344,27 @@ impl WorkerSettings {
                 client_id,
                 client_secret: SecretString::from(secret),
             });
+        let place = WorkerPlace::read(src)?;
+        let intent_queue_url = src
+            .list(env::INTENT_QUEUE_URL)?
+            .map(|l| place.pick(env::INTENT_QUEUE_URL, l))
+            .transpose()?;
+        let worker_service = match src.pair(env::WORKER_CLUSTER, env::WORKER_SERVICE)? {
+            None => None,
+            Some((cluster, _)) => {
+                let names = src.list(env::WORKER_SERVICE)?.unwrap_or_default();
+                Some(EcsServiceName {
+                    cluster,
+                    service: place.pick(env::WORKER_SERVICE, names)?,
+                })
+            }
+        };
         Ok(Self {
             discord: DiscordSettings::read(src)?,
             store: src.store()?,
-            intent_queue_url: src.get(env::INTENT_QUEUE_URL),
-            worker_service: EcsServiceName::read(src)?,
+            intent_queue_url,
+            worker_service,
+            place,
             idle_leave: src.duration(env::IDLE_LEAVE, IDLE_LEAVE_DEFAULT)?,
             idle_shutdown: src.duration(env::IDLE_SHUTDOWN, IDLE_SHUTDOWN_DEFAULT)?,
             ytdl_program: src.get(env::YTDLP_PATH).unwrap_or_else(|| "yt-dlp".into()),
@@ -212,7 +373,6 @@ impl WorkerSettings {
                 .parsed(env::WORKER_HEALTH_ADDR, "host:port")?
                 .unwrap_or(HEALTH_ADDR_DEFAULT),
             spotify,
-            shards: ShardRange::read(src)?,
             music_dir: src.get(env::MUSIC_DIR).map(PathBuf::from),
             voice_bitrate: VoiceBitrate::read(src)?,
         })
@@ -251,11 +411,18 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(
-            s.worker_service,
-            Some(EcsServiceName {
-                cluster: "c".into(),
-                service: "s".into()
-            })
+            s.routing,
+            WorkerRouting {
+                plan: ShardPlan::SINGLE,
+                workers: vec![WorkerEndpoint {
+                    queue_url: "http://q".into(),
+                    service: Some(EcsServiceName {
+                        cluster: "c".into(),
+                        service: "s".into()
+                    }),
+                }],
+            },
+            "one queue and one service, and no new setting, is one worker"
         );
         assert_eq!(s.store, StoreConfig::Dynamo { table: "t".into() });
         assert_eq!(s.discord.application_id.get(), 11);
@@ -304,7 +471,14 @@ mod tests {
         assert_eq!(s.idle_leave, Duration::from_secs(120));
         assert_eq!(s.idle_shutdown, Duration::from_secs(300));
         assert_eq!(s.ytdl_program, "yt-dlp");
-        assert_eq!(s.shards, None);
+        assert_eq!(
+            s.place,
+            WorkerPlace {
+                index: WorkerIndex::FIRST,
+                count: 1,
+                shards: None
+            }
+        );
         assert_eq!(s.health_addr, HEALTH_ADDR_DEFAULT);
         assert!(
             !format!("{s:?}").contains("tok-secret"),
@@ -380,12 +554,131 @@ mod tests {
         let mut v = BASE.to_vec();
         v.extend([("SHARD_COUNT", "4"), ("SHARD_FIRST", "2")]);
         assert_eq!(
-            worker(&v).unwrap().shards,
-            Some(ShardRange {
-                count: 4,
-                first: 2,
-                last: 3
-            })
+            worker(&v).unwrap().place.shards,
+            Some(ShardSpan::new(4, 2, 3).unwrap())
         );
+    }
+
+    const ROUTED: &[(&str, &str)] = &[
+        ("DISCORD_PUBLIC_KEY", KEY),
+        ("DISCORD_APPLICATION_ID", "11"),
+        ("DISCORD_TOKEN", "t"),
+        ("INTENT_QUEUE_URL", "http://q0, http://q1"),
+        ("WORKER_CLUSTER", "c"),
+        ("WORKER_SERVICE", "s0,s1"),
+        ("SHARD_COUNT", "4"),
+    ];
+
+    fn routed(change: &[(&'static str, &'static str)]) -> Result<WorkerRouting, ConfigError> {
+        let mut v: Vec<(&str, &str)> = ROUTED.to_vec();
+        for (k, val) in change {
+            v.retain(|(n, _)| n != k);
+            if !val.is_empty() {
+                v.push((k, val));
+            }
+        }
+        InteractionsSettings::read(&src(&v)).map(|s| s.routing)
+    }
+
+    #[test]
+    fn the_endpoint_reads_one_queue_and_service_per_worker() {
+        let r = routed(&[("WORKER_COUNT", "2")]).unwrap();
+        assert_eq!(r.plan, ShardPlan::new(4, 2).unwrap());
+        assert_eq!(r.workers.len(), 2);
+        assert_eq!(r.workers[1].queue_url, "http://q1");
+        assert_eq!(
+            r.workers[1].service.as_ref().map(|s| s.service.as_str()),
+            Some("s1")
+        );
+    }
+
+    #[test]
+    fn each_routing_mistake_names_what_to_set() {
+        let err = |c: &[(&'static str, &'static str)]| routed(c).unwrap_err().to_string();
+        let e = err(&[("SHARD_COUNT", "")]);
+        assert!(
+            e.contains("SHARD_COUNT is not set; it is needed because"),
+            "{e}"
+        );
+        let e = err(&[("WORKER_COUNT", "3")]);
+        assert!(
+            e.contains("INTENT_QUEUE_URL") && e.contains("2 URLs for 3 workers"),
+            "{e}"
+        );
+        let e = err(&[("WORKER_SERVICE", "s0")]);
+        assert!(
+            e.contains("WORKER_SERVICE") && e.contains("1 services for 2 queues"),
+            "{e}"
+        );
+        let e = err(&[("SHARD_COUNT", "1")]);
+        assert!(e.contains("SHARD_COUNT") && e.contains("at least"), "{e}");
+        let e = err(&[("INTENT_QUEUE_URL", "http://q0,,http://q2")]);
+        assert!(e.contains("INTENT_QUEUE_URL"), "{e}");
+    }
+
+    fn worker_of(extra: &[(&'static str, &'static str)]) -> Result<WorkerSettings, ConfigError> {
+        let mut v = vec![
+            ("DISCORD_APPLICATION_ID", "123"),
+            ("DISCORD_TOKEN", "tok"),
+            ("INTENT_QUEUE_URL", "http://q0,http://q1"),
+            ("WORKER_CLUSTER", "c"),
+            ("WORKER_SERVICE", "s0,s1"),
+            ("WORKER_COUNT", "2"),
+            ("SHARD_COUNT", "4"),
+        ];
+        for (k, val) in extra {
+            v.retain(|(n, _)| n != k);
+            if !val.is_empty() {
+                v.push((k, val));
+            }
+        }
+        worker(&v)
+    }
+
+    #[test]
+    fn a_worker_takes_its_range_queue_and_service_from_its_index() {
+        let s = worker_of(&[("WORKER_INDEX", "1")]).unwrap();
+        assert_eq!(s.place.index, WorkerIndex::new(1));
+        assert_eq!(s.place.shards, Some(ShardSpan::new(4, 2, 3).unwrap()));
+        assert_eq!(s.intent_queue_url.as_deref(), Some("http://q1"));
+        assert_eq!(s.worker_service.unwrap().service, "s1");
+        // Given only its own entries, as template.yaml does.
+        let own = worker_of(&[
+            ("WORKER_INDEX", "1"),
+            ("INTENT_QUEUE_URL", "http://mine"),
+            ("WORKER_SERVICE", "mine"),
+        ])
+        .unwrap();
+        assert_eq!(own.intent_queue_url.as_deref(), Some("http://mine"));
+        assert_eq!(own.worker_service.unwrap().service, "mine");
+        // Restating the plan's range is allowed.
+        assert!(worker_of(&[("SHARD_FIRST", "0"), ("SHARD_LAST", "1")]).is_ok());
+    }
+
+    #[test]
+    fn each_worker_place_mistake_names_what_to_set() {
+        let err = |c: &[(&'static str, &'static str)]| worker_of(c).unwrap_err().to_string();
+        let e = err(&[("WORKER_INDEX", "2")]);
+        assert!(e.contains("WORKER_INDEX") && e.contains("2 of 2"), "{e}");
+        let e = err(&[("SHARD_COUNT", "")]);
+        assert!(e.contains("SHARD_COUNT is not set"), "{e}");
+        let e = err(&[("SHARD_FIRST", "1")]);
+        assert!(
+            e.contains("SHARD_FIRST") && e.contains("the plan gives worker 0 shards 0..=1"),
+            "{e}"
+        );
+        let e = err(&[("INTENT_QUEUE_URL", "a,b,c")]);
+        assert!(
+            e.contains("INTENT_QUEUE_URL") && e.contains("3 entries for 2 workers"),
+            "{e}"
+        );
+        let e = err(&[("WORKER_COUNT", "0")]);
+        assert!(e.contains("WORKER_COUNT"), "{e}");
+        let e = err(&[
+            ("WORKER_COUNT", "1"),
+            ("SHARD_COUNT", ""),
+            ("SHARD_LAST", "1"),
+        ]);
+        assert!(e.contains("SHARD_COUNT is not set"), "{e}");
     }
 }

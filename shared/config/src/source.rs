@@ -18,6 +18,10 @@ use crate::store::{StoreConfig, StoreConfigError};
 
 /// Longest bad value echoed back in an error.
 const SHOWN_MAX: usize = 64;
+/// A list setting has one entry per worker, and there are at most this many workers.
+pub const LIST_MAX: usize = timmybot_domain::shards::WORKER_COUNT_MAX as usize;
+/// A queue URL or a service name is far shorter; a longer entry is a pasting mistake.
+pub const LIST_ITEM_MAX: usize = 1_024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,6 +41,11 @@ pub enum ConfigError {
     },
     #[error("{0} and {1} go together: set both, or neither")]
     Pair(&'static str, &'static str),
+    #[error("{var} is not set; it is needed because {because}")]
+    Needed {
+        var: &'static str,
+        because: &'static str,
+    },
     #[error(transparent)]
     Store(#[from] StoreConfigError),
     #[error(transparent)]
@@ -47,7 +56,7 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    fn invalid(var: &'static str, what: &'static str, got: &str) -> Self {
+    pub(crate) fn invalid(var: &'static str, what: &'static str, got: &str) -> Self {
         Self::Invalid {
             var,
             what,
@@ -217,6 +226,31 @@ impl Source {
             .transpose()
     }
 
+    /// A comma-separated list (one entry per worker), if set. Blanks around commas are
+    /// allowed; an empty entry, more than [`LIST_MAX`] entries or an entry over
+    /// [`LIST_ITEM_MAX`] characters is refused.
+    pub fn list(&self, name: &'static str) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(None);
+        };
+        let items: Vec<String> = raw.split(',').map(|s| s.trim().to_owned()).collect();
+        if items.len() > LIST_MAX || items.iter().any(|i| i.len() > LIST_ITEM_MAX) {
+            return Err(ConfigError::invalid(
+                name,
+                "a list of at most 64 entries, each under 1,024 characters",
+                &raw,
+            ));
+        }
+        if items.iter().any(String::is_empty) {
+            return Err(ConfigError::invalid(
+                name,
+                "a comma-separated list without empty entries",
+                &raw,
+            ));
+        }
+        Ok(Some(items))
+    }
+
     /// A duration such as `2m` or `90s`.
     pub fn duration(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
         match self.get(name) {
@@ -313,6 +347,22 @@ mod tests {
             Source::from_pairs([("X", "1")]).required("DISCORD_TOKEN"),
             Err(ConfigError::Missing("DISCORD_TOKEN"))
         ));
+    }
+
+    #[test]
+    fn lists_are_trimmed_bounded_and_have_no_holes() {
+        let src = Source::from_pairs([("A", " q0 , q1"), ("B", "q0,,q2"), ("C", "x")]);
+        assert_eq!(src.list("A").unwrap(), Some(vec!["q0".into(), "q1".into()]));
+        assert_eq!(src.list("C").unwrap(), Some(vec!["x".into()]));
+        assert_eq!(src.list("D").unwrap(), None);
+        let e = src.list("B").unwrap_err().to_string();
+        assert!(e.contains("without empty entries"), "{e}");
+        let many = vec!["q"; LIST_MAX + 1].join(",");
+        let long = "q".repeat(LIST_ITEM_MAX + 1);
+        let src = Source::from_pairs([("M", many), ("L", long)]);
+        assert!(src.list("M").is_err());
+        let e = src.list("L").unwrap_err().to_string();
+        assert!(e.len() < 300, "the echo is bounded: {e}");
     }
 
     #[test]

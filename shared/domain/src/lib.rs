@@ -1,6 +1,6 @@
 //! TimmyBot's domain: ids, tracks, the queue rules, playback intents, the records the stores
-//! keep, time as a port and the retry policy. Pure: no I/O, and no AWS, Discord or audio
-//! library, so every rule here is tested without any of them.
+//! keep, time as a port, the retry policy and who owns which shard. Pure: no I/O, and no AWS,
+//! Discord or audio library, so every rule here is tested without any of them.
 
 pub mod access;
 pub mod clock;
@@ -10,10 +10,13 @@ pub mod owners;
 pub mod queue;
 pub mod records;
 pub mod retry;
+pub mod shards;
 pub mod track;
 
 #[cfg(test)]
 mod queue_props;
+#[cfg(test)]
+mod shards_props;
 
 pub use access::{AccessRequest, AuditAction, AuditEntry, AuditOrigin, AuditScope, RequestError};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -28,4 +31,5 @@ pub use records::{
     SealedBlob, UserProfile, Versioned, WorkerMarks, APPLIED_MAX,
 };
 pub use retry::{Backoff, RetryPolicy};
+pub use shards::{identify_bucket, PlanError, ShardPlan, ShardSpan, WorkerIndex};
 pub use track::{Platform, Track, TrackError, TrackKey};

@@ -269,7 +269,7 @@ impl CachedTrack {
     }
 }
 
-/// The voice worker's liveness: the `WORKER` / `HEARTBEAT` item.
+/// A voice worker's liveness: the `WORKER#<index>` / `HEARTBEAT` item, one per worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Heartbeat {
     pub task_id: String,
@@ -278,7 +278,8 @@ pub struct Heartbeat {
     #[serde(default)]
     pub active_guilds: Vec<GuildId>,
     /// When the worker identified to the gateway in the last day (epoch ms), so a crash loop
-    /// cannot spend Discord's 1,000-a-day budget: a new task reads what the last one spent.
+    /// cannot spend Discord's 1,000-a-day budget: a new task reads what the last one of the
+    /// same index spent, against that worker's share of the budget.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identifies: Vec<u64>,
 }

@@ -27,6 +27,7 @@ use timmybot_domain::Clock;
 use timmybot_domain::{
     AccessRequest, AllowEntry, AuditEntry, AuditScope, CachedTrack, GuildId, GuildSettings,
     GuildState, Heartbeat, HistoryEntry, QueueError, TrackKey, UserId, UserProfile, Versioned,
+    WorkerIndex,
 };
 use timmybot_domain::{Backoff, RetryPolicy};
 
@@ -103,10 +104,29 @@ pub trait TrackCache: Send + Sync {
     async fn cache_track(&self, track: &CachedTrack) -> StoreResult<()>;
 }
 
+/// Each worker's heartbeat: one item per worker index, overwritten on each beat.
 #[async_trait]
 pub trait HeartbeatStore: Send + Sync {
-    async fn beat(&self, heartbeat: &Heartbeat) -> StoreResult<()>;
-    async fn last_beat(&self) -> StoreResult<Option<Heartbeat>>;
+    async fn beat(&self, worker: WorkerIndex, heartbeat: &Heartbeat) -> StoreResult<()>;
+    async fn last_beat(&self, worker: WorkerIndex) -> StoreResult<Option<Heartbeat>>;
+}
+
+/// The answer to a claim on an identify bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The bucket is this caller's until `now + hold`: it may identify now.
+    Granted,
+    /// Someone else identified in this bucket; it frees at this time (epoch ms).
+    HeldUntil(u64),
+}
+
+/// Discord lets the shards of one rate-limit bucket (`shard % max_concurrency`) identify
+/// once per 5 s, counted across every process of the bot. A lease per bucket, taken with a
+/// conditional write, keeps the workers' identifies apart without any of them talking.
+#[async_trait]
+pub trait IdentifyGate: Send + Sync {
+    /// Takes `bucket` until `now_ms + hold_ms` if it is free at `now_ms`.
+    async fn claim_identify(&self, bucket: u32, now_ms: u64, hold_ms: u64) -> StoreResult<Claim>;
 }
 
 #[async_trait]
@@ -140,6 +160,7 @@ pub trait Store:
     + HeartbeatStore
     + AccessStore
     + AuditStore
+    + IdentifyGate
 {
 }
 
@@ -153,6 +174,7 @@ impl<T> Store for T where
         + HeartbeatStore
         + AccessStore
         + AuditStore
+        + IdentifyGate
 {
 }
 

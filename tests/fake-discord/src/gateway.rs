@@ -3,6 +3,12 @@
 //! state updates answered with VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE. It can dispatch
 //! INTERACTION_CREATE. twilight-gateway reaches it through `ConfigBuilder::proxy_url`.
 //!
+//! It is sharded as Discord is: Identify carries `shard: [id, count]`, and each connection
+//! gets only the guilds of its shard (`(guild_id >> 22) % count`), with their voice states and
+//! interactions. An op 4 for a guild on another shard is not answered, and an Identify for a
+//! shard that is already connected is refused. Every identify is recorded with its time, and
+//! every op 4 with the shard of the connection that sent it.
+//!
 //! Every payload it sends is a twilight-model type, so what it sends is what twilight parses.
 
 use std::collections::HashMap;
@@ -59,20 +65,30 @@ pub enum Seen {
     Identify {
         shard: [u32; 2],
     },
+    /// An Identify for a shard another connection holds: refused.
+    ShardTaken {
+        shard: [u32; 2],
+    },
+    /// An Identify whose shard id is not below its count: refused.
+    InvalidShard,
     BadToken,
     Resume {
         ok: bool,
     },
     Heartbeat,
-    /// Op 4: the bot asks to join (`Some`) or leave (`None`) a voice channel.
+    /// Op 4: the bot asks to join (`Some`) or leave (`None`) a voice channel, through the
+    /// connection of `shard`.
     VoiceUpdate {
         guild: u64,
         channel: Option<u64>,
+        shard: [u32; 2],
     },
 }
 
 struct Session {
     shard: [u32; 2],
+    /// Order of creation: a newer session of a shard replaces an older, dead one.
+    born: u64,
     /// Every dispatch sent in this session, for Resume to replay.
     sent: Vec<(u64, String)>,
     seq: u64,
@@ -89,6 +105,7 @@ struct State {
     config: GatewayConfig,
     url: String,
     sessions: HashMap<String, Session>,
+    sessions_made: u64,
     seen: Vec<(Instant, Seen)>,
     /// (guild, user) → voice channel, the bot included.
     voice: HashMap<(u64, u64), u64>,
@@ -121,6 +138,7 @@ impl FakeGateway {
             config,
             url: format!("ws://{addr}"),
             sessions: HashMap::new(),
+            sessions_made: 0,
             seen: Vec::new(),
             voice: HashMap::new(),
             voice_host,
@@ -162,13 +180,66 @@ impl FakeGateway {
 
     /// The op 4 updates for `guild`, with when each arrived.
     pub fn voice_updates(&self, guild: u64) -> Vec<(Instant, Option<u64>)> {
+        self.voice_updates_by_shard(guild)
+            .into_iter()
+            .map(|(at, channel, _)| (at, channel))
+            .collect()
+    }
+
+    /// The op 4 updates for `guild`, each with the shard of the connection that sent it.
+    pub fn voice_updates_by_shard(&self, guild: u64) -> Vec<(Instant, Option<u64>, [u32; 2])> {
         self.seen()
             .into_iter()
             .filter_map(|(at, s)| match s {
-                Seen::VoiceUpdate { guild: g, channel } if g == guild => Some((at, channel)),
+                Seen::VoiceUpdate {
+                    guild: g,
+                    channel,
+                    shard,
+                } if g == guild => Some((at, channel, shard)),
                 _ => None,
             })
             .collect()
+    }
+
+    /// Every accepted Identify: when it arrived, and its `[shard, count]`.
+    pub fn identifies(&self) -> Vec<(Instant, [u32; 2])> {
+        self.seen()
+            .into_iter()
+            .filter_map(|(at, s)| match s {
+                Seen::Identify { shard } => Some((at, shard)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Waits until exactly `shards` are connected, or panics after `timeout`.
+    pub async fn wait_connected(&self, shards: &[[u32; 2]], timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.changed.notified();
+            if self.connected_shards() == shards {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "waited {timeout:?} for shards {shards:?} to be connected; they are {:?}",
+                    self.connected_shards()
+                );
+            }
+        }
+    }
+
+    /// The shards connected now.
+    pub fn connected_shards(&self) -> Vec<[u32; 2]> {
+        let mut shards: Vec<_> = self
+            .lock()
+            .sessions
+            .values()
+            .filter(|s| s.conn.is_some())
+            .map(|s| s.shard)
+            .collect();
+        shards.sort_unstable();
+        shards
     }
 
     /// Waits until `pred` holds over what the clients did, or panics after `timeout`.
@@ -193,10 +264,18 @@ impl FakeGateway {
         }
     }
 
-    /// Waits until every shard has identified or resumed.
+    /// Waits until a client has identified.
     pub async fn wait_ready(&self, timeout: Duration) {
-        self.wait_for(timeout, "a client to identify", |seen| {
-            seen.iter().any(|(_, s)| matches!(s, Seen::Identify { .. }))
+        self.wait_identified(1, timeout).await;
+    }
+
+    /// Waits until `n` identifies have been accepted.
+    pub async fn wait_identified(&self, n: usize, timeout: Duration) {
+        self.wait_for(timeout, &format!("{n} identifies"), |seen| {
+            seen.iter()
+                .filter(|(_, s)| matches!(s, Seen::Identify { .. }))
+                .count()
+                >= n
         })
         .await;
     }
@@ -300,11 +379,14 @@ impl State {
         }
     }
 
+    /// Sends `event` to the session of the guild's shard: the connected one, else the
+    /// newest (a dropped connection gets it when it resumes).
     fn dispatch_to_guild(&mut self, guild: u64, event: DispatchEvent) {
         let target = self
             .sessions
             .iter()
-            .find(|(_, s)| shard_of(guild, s.shard[1]) == s.shard[0])
+            .filter(|(_, s)| shard_of(guild, s.shard[1]) == s.shard[0])
+            .max_by_key(|(_, s)| (s.conn.is_some(), s.born))
             .map(|(id, _)| id.clone());
         if let Some(id) = target {
             self.dispatch(&id, event);
@@ -402,19 +484,40 @@ impl State {
     }
 
     /// Identify: a new session, READY, then a GUILD_CREATE for each guild on the shard.
-    fn identify(&mut self, identify: Identify, conn: mpsc::UnboundedSender<Outgoing>) -> bool {
+    fn identify(
+        &mut self,
+        identify: Identify,
+        conn: mpsc::UnboundedSender<Outgoing>,
+    ) -> Result<(), Reply> {
         let token = identify.d.token.trim_start_matches("Bot ");
         if token != self.config.token {
             self.record(Seen::BadToken);
-            return false;
+            return Err(close(4004, "Authentication failed."));
         }
         let shard = identify.d.shard.map_or([0, 1], |s| [s.number(), s.total()]);
+        if shard[1] == 0 || shard[0] >= shard[1] {
+            self.record(Seen::InvalidShard);
+            return Err(close(4010, "Invalid shard."));
+        }
+        // One connection per shard. Discord's close codes have none for this; 4005 ("already
+        // authenticated") is the nearest, and twilight reconnects after it, through its
+        // identify queue, as a task replacing a lingering one should.
+        if self
+            .sessions
+            .values()
+            .any(|s| s.shard == shard && s.conn.is_some())
+        {
+            self.record(Seen::ShardTaken { shard });
+            return Err(close(4005, "Shard already connected."));
+        }
         self.record(Seen::Identify { shard });
         let session_id = format!("{:032x}", rand::random::<u128>());
+        self.sessions_made += 1;
         self.sessions.insert(
             session_id.clone(),
             Session {
                 shard,
+                born: self.sessions_made,
                 sent: Vec::new(),
                 seq: 0,
                 conn: Some(conn),
@@ -435,7 +538,7 @@ impl State {
                 DispatchEvent::GuildCreate(Box::new(GuildCreate::Available(guild))),
             );
         }
-        true
+        Ok(())
     }
 
     /// Resume: replays what the client missed, then RESUMED. Unknown sessions are invalid.
@@ -467,7 +570,18 @@ impl State {
     fn voice_update(&mut self, session_id: &str, update: UpdateVoiceState) {
         let guild = update.d.guild_id.get();
         let channel = update.d.channel_id.map(|c| c.get());
-        self.record(Seen::VoiceUpdate { guild, channel });
+        let Some(shard) = self.sessions.get(session_id).map(|s| s.shard) else {
+            return;
+        };
+        self.record(Seen::VoiceUpdate {
+            guild,
+            channel,
+            shard,
+        });
+        // The guild is not on this connection: nothing answers, and a join would time out.
+        if shard_of(guild, shard[1]) != shard[0] {
+            return;
+        }
         let bot = self.config.bot_user;
         match channel {
             Some(c) => self.voice.insert((guild, bot), c),
@@ -561,6 +675,7 @@ async fn connection(
             s.conn = None;
         }
     }
+    changed.notify_waiters();
 }
 
 enum Reply {
@@ -597,8 +712,8 @@ fn handle(
             let Ok(identify) = serde_json::from_value::<Identify>(value) else {
                 return close(4002, "Decode error");
             };
-            if !st.identify(identify, tx.clone()) {
-                return close(4004, "Authentication failed.");
+            if let Err(refusal) = st.identify(identify, tx.clone()) {
+                return refusal;
             }
             *session = st
                 .sessions

@@ -91,6 +91,8 @@ struct Inner {
     date_skew_secs: i64,
     /// The application `GET /applications/@me` names, when not the bot's own.
     application_id: Option<u64>,
+    /// What `GET /gateway/bot` answers: (recommended shards, max_concurrency).
+    gateway_bot: Option<(u32, u16)>,
 }
 
 #[derive(Clone, Default)]
@@ -195,6 +197,12 @@ impl FakeRest {
         self.lock()
             .application_id
             .unwrap_or(crate::FakeDiscord::BOT)
+    }
+
+    /// Makes `GET /gateway/bot` recommend `shards` shards and allow `max_concurrency`
+    /// identify buckets (one and one until this is called).
+    pub fn set_gateway_bot(&self, shards: u32, max_concurrency: u16) {
+        self.lock().gateway_bot = Some((shards, max_concurrency));
     }
 
     /// Puts `user` in voice channel `channel` of `guild`, or takes them out with `None`.
@@ -598,13 +606,15 @@ async fn create_dm(Json(body): Json<serde_json::Value>) -> Response {
     .into_response()
 }
 
-/// One shard. Clients with a proxy URL ignore the gateway URL.
-async fn gateway_bot() -> Response {
+/// The recommended shards and identify limits. Clients with a proxy URL ignore the URL.
+async fn gateway_bot(State(fake): State<FakeRest>) -> Response {
+    let (shards, max_concurrency) = fake.lock().gateway_bot.unwrap_or((1, 1));
     Json(serde_json::json!({
         "url": "wss://gateway.invalid",
-        "shards": 1,
+        "shards": shards,
         "session_start_limit": {
-            "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1,
+            "total": 1000, "remaining": 1000, "reset_after": 0,
+            "max_concurrency": max_concurrency,
         },
     }))
     .into_response()

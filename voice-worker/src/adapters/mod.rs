@@ -1,6 +1,8 @@
-//! The ports' production adapters: songbird for voice, twilight for Discord's REST API, and
-//! the gateway's voice-state cache for who is listening.
+//! The ports' production adapters: songbird for voice (its calls joined through each guild's
+//! own shard), twilight for Discord's REST API, and the gateway's voice-state cache for who
+//! is listening.
 
+pub mod calls;
 pub mod discord;
 pub mod presence;
 pub mod songbird;

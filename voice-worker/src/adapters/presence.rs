@@ -26,6 +26,11 @@ impl VoiceStates {
         map.get(&guild)?.get(&user).map(|(channel, _)| *channel)
     }
 
+    /// How many guilds the cache holds.
+    pub fn guilds(&self) -> usize {
+        self.map.read().map_or(0, |m| m.len())
+    }
+
     pub fn update(&self, event: &Event) {
         let Ok(mut map) = self.map.write() else {
             return;
@@ -138,5 +143,6 @@ mod tests {
         assert_eq!(states.listeners(g, b), [UserId::new(100).unwrap()]);
         states.update(&voice_state(101, None, false));
         assert!(states.listeners(g, a).is_empty(), "left voice");
+        assert_eq!(states.guilds(), 1);
     }
 }

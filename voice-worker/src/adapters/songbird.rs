@@ -1,5 +1,5 @@
-//! [`Voice`] on songbird: one `Call` per guild, joined through the twilight gateway. The only
-//! module that touches songbird's types.
+//! [`Voice`] on songbird: one `Call` per guild ([`Calls`]), joined through the guild's own
+//! twilight shard. With `calls`, the only modules that touch songbird's types.
 //!
 //! DAVE: songbird reports a DAVE version it cannot speak as a failed connection, and nothing
 //! at all when the handshake never completes (it then sends audio DAVE clients drop). The
@@ -17,11 +17,11 @@ use songbird::events::{CoreEvent, Event, EventContext, EventData, EventHandler, 
 use songbird::input::codecs::{get_codec_registry, get_probe};
 use songbird::input::Input;
 use songbird::tracks::{ControlError, PlayMode, TrackHandle};
-use songbird::Songbird;
 use timmybot_config::VoiceBitrate;
 use timmybot_domain::{ChannelId, GuildId, Track};
 use timmybot_sources::Sources;
 
+use crate::adapters::calls::Calls;
 use crate::ports::{
     Armed, OnEnd, Protection, TrackControl, TrackEnd, Unencrypted, Voice, VoiceError,
 };
@@ -70,16 +70,16 @@ const DAVE_POLL: Duration = Duration::from_millis(20);
 type DaveWatch = Arc<Mutex<Option<DaveStatus>>>;
 
 pub struct SongbirdVoice {
-    manager: Arc<Songbird>,
+    calls: Arc<Calls>,
     sources: Arc<Sources>,
     egress: Egress,
     dave: Mutex<HashMap<GuildId, DaveWatch>>,
 }
 
 impl SongbirdVoice {
-    pub fn new(manager: Arc<Songbird>, sources: Arc<Sources>, bitrate: VoiceBitrate) -> Self {
+    pub fn new(calls: Arc<Calls>, sources: Arc<Sources>, bitrate: VoiceBitrate) -> Self {
         Self {
-            manager,
+            calls,
             sources,
             egress: Egress::new(bitrate),
             dave: Mutex::new(HashMap::new()),
@@ -95,10 +95,6 @@ impl SongbirdVoice {
         }
         watch
     }
-}
-
-fn gid(g: GuildId) -> songbird::id::GuildId {
-    songbird::id::GuildId::from(g.non_zero())
 }
 
 /// What the user is told comes from here: a DAVE version songbird refused is named as such;
@@ -131,27 +127,23 @@ impl EventHandler for WatchDave {
 #[async_trait]
 impl Voice for SongbirdVoice {
     async fn join(&self, guild: GuildId, channel: ChannelId) -> Result<(), VoiceError> {
-        let ch = songbird::id::ChannelId::from(channel.non_zero());
-        let call = self.manager.get_or_insert(gid(guild));
         let watch = self.new_watch(guild);
-        // songbird::Songbird::join, with the DAVE watch put on the call first: the connect
-        // event fires as the connection comes up.
-        let joining = {
-            let mut c = call.lock().await;
-            c.remove_all_global_events();
-            for event in [CoreEvent::DriverConnect, CoreEvent::DriverReconnect] {
-                c.add_global_event(Event::Core(event), WatchDave(watch.clone()));
-            }
-            c.set_bitrate(self.egress.bitrate);
-            c.join(ch).await
-        };
-        let joined = match joining {
-            Ok(join) => join.await,
-            Err(e) => Err(e),
-        };
+        let bitrate = self.egress.bitrate;
+        // The DAVE watch goes on the call before it joins: the connect event fires as the
+        // connection comes up.
+        let joined = self
+            .calls
+            .join(guild, channel, move |c| {
+                c.remove_all_global_events();
+                for event in [CoreEvent::DriverConnect, CoreEvent::DriverReconnect] {
+                    c.add_global_event(Event::Core(event), WatchDave(watch.clone()));
+                }
+                c.set_bitrate(bitrate);
+            })
+            .await;
         if let Err(e) = joined {
             // songbird leaves the bot in the channel on the gateway; do not sit there silent.
-            if let Err(left) = self.manager.remove(gid(guild)).await {
+            if let Err(left) = self.calls.remove(guild).await {
                 tracing::debug!(%guild, error = %left, "leaving after a failed join");
             }
             return Err(join_error(e));
@@ -193,8 +185,8 @@ impl Voice for SongbirdVoice {
         if let Ok(mut all) = self.dave.lock() {
             all.remove(&guild);
         }
-        self.manager
-            .remove(gid(guild))
+        self.calls
+            .remove(guild)
             .await
             .map_err(|_| VoiceError::NotConnected)
     }
@@ -206,10 +198,7 @@ impl Voice for SongbirdVoice {
         gain: f32,
         on_end: OnEnd,
     ) -> Result<Box<dyn Armed>, VoiceError> {
-        let call = self
-            .manager
-            .get(gid(guild))
-            .ok_or(VoiceError::NotConnected)?;
+        let call = self.calls.get(guild).ok_or(VoiceError::NotConnected)?;
         let input = self
             .sources
             .open(track)

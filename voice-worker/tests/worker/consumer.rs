@@ -76,6 +76,8 @@ async fn fixture(visibility: Duration, max_receives: u32) -> Fixture {
             service: None,
             idle_leave: Duration::from_secs(120),
             idle_shutdown: Duration::from_secs(300),
+            worker: timmybot_domain::WorkerIndex::FIRST,
+            shards: timmybot_domain::ShardSpan::WHOLE,
         },
         sqs,
         queue,

@@ -21,6 +21,8 @@ async fn health_answers_and_stats_report_the_worker() {
         service: None,
         idle_leave: Duration::from_secs(120),
         idle_shutdown: Duration::from_secs(300),
+        worker: timmybot_domain::WorkerIndex::FIRST,
+        shards: timmybot_domain::ShardSpan::WHOLE,
     };
     let w = TestWorker::build(&parts);
     w.stats
@@ -31,6 +33,7 @@ async fn health_answers_and_stats_report_the_worker() {
         stats: w.stats.clone(),
         started_at_ms: 1_000_000,
         scheduler: None,
+        states: Arc::new(voice_worker::adapters::presence::VoiceStates::default()),
     });
     clock.advance(90_000);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -48,6 +51,7 @@ async fn health_answers_and_stats_report_the_worker() {
     assert_eq!(stats.uptime_secs, 90);
     assert_eq!(stats.intents_received, 3);
     assert_eq!(stats.active_calls, 0);
+    assert_eq!(stats.guilds, 0);
     assert!(
         stats.rss_bytes > 1_000_000,
         "RSS is read from /proc: {}",

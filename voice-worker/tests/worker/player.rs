@@ -67,6 +67,8 @@ async fn fx() -> Fx {
             service: None,
             idle_leave: Duration::from_secs(120),
             idle_shutdown: Duration::from_secs(300),
+            worker: timmybot_domain::WorkerIndex::FIRST,
+            shards: timmybot_domain::ShardSpan::WHOLE,
         },
         _dir: dir,
     }
@@ -527,7 +529,13 @@ async fn sigterm_saves_the_position_leaves_and_the_next_worker_resumes_there() {
     let np = saved.queue.now_playing().unwrap();
     assert!(np.paused && saved.marks.suspended, "frozen by the shutdown");
     assert_eq!(np.position_ms(f.parts.clock.now_ms()), 30_000);
-    let hb = f.parts.store.last_beat().await.unwrap().unwrap();
+    let hb = f
+        .parts
+        .store
+        .last_beat(timmybot_domain::WorkerIndex::FIRST)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         hb.active_guilds,
         [g()],
@@ -547,4 +555,56 @@ async fn sigterm_saves_the_position_leaves_and_the_next_worker_resumes_there() {
     let after = futures_now(state(&f));
     assert!(!after.queue.now_playing().unwrap().paused);
     assert!(!after.marks.suspended);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_task_keeps_the_guilds_to_resume_in_its_beats_until_it_has_resumed() {
+    let f = fx().await;
+    let mut first = TestWorker::build(&f.parts);
+    first.start();
+    send(&f, play("a.wav")).await;
+    eventually(10, "a plays", || first.voice.playing(g()).is_some()).await;
+    first.stop_consuming().await;
+    first.lifecycle.drain().await;
+
+    // The next task reads what to resume, then beats before its gateway is up: that beat
+    // must still name the guild, or a crash now would forget it.
+    let second = TestWorker::build(&f.parts);
+    let last = second
+        .lifecycle
+        .last_beat()
+        .await
+        .expect("the drained beat");
+    second.lifecycle.beat().await;
+    let w0 = timmybot_domain::WorkerIndex::FIRST;
+    let beat = f.parts.store.last_beat(w0).await.unwrap().unwrap();
+    assert_eq!(beat.active_guilds, [g()], "carried forward");
+    assert!(second.voice.playing(g()).is_none(), "not resumed yet");
+    second.lifecycle.resume_from(last).await;
+    assert!(second.voice.playing(g()).is_some(), "resumed");
+    second.lifecycle.beat().await;
+    let beat = f.parts.store.last_beat(w0).await.unwrap().unwrap();
+    assert_eq!(beat.active_guilds, [g()], "now because it plays");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guild_now_on_another_workers_shard_is_not_resumed() {
+    let f = fx().await;
+    let mut first = TestWorker::build(&f.parts);
+    first.start();
+    send(&f, play("a.wav")).await;
+    eventually(10, "a plays", || first.voice.playing(g()).is_some()).await;
+    first.stop_consuming().await;
+    first.lifecycle.drain().await;
+
+    // The deployment now splits two shards over two workers; guild 77 is on shard 0, and
+    // this task is worker 0 of the old layout but runs only shard 1.
+    let parts = WorkerParts {
+        shards: timmybot_domain::ShardSpan::new(2, 1, 1).unwrap(),
+        ..f.parts.clone()
+    };
+    let second = TestWorker::build(&parts);
+    second.lifecycle.resume().await;
+    assert!(second.voice.joins.lock().unwrap().is_empty(), "no join");
+    assert!(second.voice.playing(g()).is_none());
 }

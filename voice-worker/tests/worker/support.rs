@@ -13,7 +13,10 @@ use async_trait::async_trait;
 use timmybot_bus::{IntentBus, WorkerService};
 use timmybot_config::{Source, WorkerSettings};
 use timmybot_discord::render::NowPlayingView;
-use timmybot_domain::{ChannelId, Clock, GuildId, ManualClock, MessageId, ReplyTo, Track, UserId};
+use timmybot_domain::{
+    ChannelId, Clock, GuildId, ManualClock, MessageId, ReplyTo, ShardSpan, Track, UserId,
+    WorkerIndex,
+};
 use timmybot_store::Store;
 use voice_worker::consumer::ConsumerStats;
 use voice_worker::identify::{IdentifyLog, DAILY_BUDGET};
@@ -296,6 +299,7 @@ pub struct TestWorker {
     consumer: Option<ConsumerTask>,
 }
 
+#[derive(Clone)]
 pub struct WorkerParts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
@@ -304,6 +308,10 @@ pub struct WorkerParts {
     pub service: Option<Arc<dyn WorkerService>>,
     pub idle_leave: Duration,
     pub idle_shutdown: Duration,
+    /// Which worker this is, and its shards (one worker with every shard, unless a test
+    /// splits them).
+    pub worker: WorkerIndex,
+    pub shards: ShardSpan,
 }
 
 /// Writes tone files `a.wav`, `b.wav`, … into `dir` for `local:` queries.
@@ -357,6 +365,8 @@ impl TestWorker {
                 sources: Arc::new(sources),
                 service: parts.service.clone(),
                 identifies: Arc::new(IdentifyLog::new(vec![], DAILY_BUDGET)),
+                worker: parts.worker,
+                shards: parts.shards,
             },
         );
         Self {
@@ -506,11 +516,30 @@ impl timmybot_store::TrackCache for NoCardIds {
 
 #[async_trait]
 impl timmybot_store::HeartbeatStore for NoCardIds {
-    async fn beat(&self, h: &timmybot_domain::Heartbeat) -> timmybot_store::StoreResult<()> {
-        self.0.beat(h).await
+    async fn beat(
+        &self,
+        w: WorkerIndex,
+        h: &timmybot_domain::Heartbeat,
+    ) -> timmybot_store::StoreResult<()> {
+        self.0.beat(w, h).await
     }
-    async fn last_beat(&self) -> timmybot_store::StoreResult<Option<timmybot_domain::Heartbeat>> {
-        self.0.last_beat().await
+    async fn last_beat(
+        &self,
+        w: WorkerIndex,
+    ) -> timmybot_store::StoreResult<Option<timmybot_domain::Heartbeat>> {
+        self.0.last_beat(w).await
+    }
+}
+
+#[async_trait]
+impl timmybot_store::IdentifyGate for NoCardIds {
+    async fn claim_identify(
+        &self,
+        bucket: u32,
+        now_ms: u64,
+        hold_ms: u64,
+    ) -> timmybot_store::StoreResult<timmybot_store::Claim> {
+        self.0.claim_identify(bucket, now_ms, hold_ms).await
     }
 }
 

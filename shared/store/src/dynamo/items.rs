@@ -285,21 +285,91 @@ struct HeartbeatItem {
     beat: Heartbeat,
 }
 
+fn worker_pk(worker: WorkerIndex) -> String {
+    format!("{PK_WORKER}#{worker}")
+}
+
 #[async_trait]
 impl HeartbeatStore for DynamoStore {
-    async fn beat(&self, heartbeat: &Heartbeat) -> StoreResult<()> {
+    async fn beat(&self, worker: WorkerIndex, heartbeat: &Heartbeat) -> StoreResult<()> {
         self.put(&HeartbeatItem {
-            pk: PK_WORKER.to_owned(),
+            pk: worker_pk(worker),
             sk: SK_HEARTBEAT.to_owned(),
             beat: heartbeat.clone(),
         })
         .await
     }
 
-    async fn last_beat(&self) -> StoreResult<Option<Heartbeat>> {
+    async fn last_beat(&self, worker: WorkerIndex) -> StoreResult<Option<Heartbeat>> {
         let item = self
+            .get::<HeartbeatItem>(worker_pk(worker), SK_HEARTBEAT)
+            .await?;
+        if item.is_some() || worker != WorkerIndex::FIRST {
+            return Ok(item.map(|i| i.beat));
+        }
+        // A one-worker table from before workers had indexes keeps its beat under `WORKER`:
+        // the first task after the upgrade still resumes its guilds and keeps its identify log.
+        let legacy = self
             .get::<HeartbeatItem>(PK_WORKER.to_owned(), SK_HEARTBEAT)
             .await?;
-        Ok(item.map(|i| i.beat))
+        Ok(legacy.map(|i| i.beat))
+    }
+}
+
+/// One identify bucket's lease: who holds it and until when. It expires a day after.
+#[derive(Serialize, Deserialize)]
+struct LeaseItem {
+    pk: String,
+    sk: String,
+    until_ms: u64,
+    /// Unique to one claim, so an SDK retry of a landed claim knows it won.
+    holder: String,
+    ttl: u64,
+}
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+#[async_trait]
+impl IdentifyGate for DynamoStore {
+    async fn claim_identify(&self, bucket: u32, now_ms: u64, hold_ms: u64) -> StoreResult<Claim> {
+        let until_ms = now_ms.saturating_add(hold_ms);
+        let holder = new_write_id();
+        let item = encode(&LeaseItem {
+            pk: format!("{PK_IDENTIFY}#{bucket}"),
+            sk: SK_LEASE.to_owned(),
+            until_ms,
+            holder: holder.clone(),
+            ttl: ttl_seconds(until_ms.saturating_add(DAY_MS)),
+        })?;
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk) OR #until <= :now")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#until", "until_ms")
+            .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match sent {
+            Ok(_) => return Ok(Claim::Granted),
+            Err(err) => err,
+        };
+        let Some(PutItemError::ConditionalCheckFailedException(failed)) = err.as_service_error()
+        else {
+            return Err(put_err(err));
+        };
+        let stored = failed.item.as_ref();
+        let field = |name: &str| stored.and_then(|i| i.get(name));
+        if field("holder").and_then(|h| h.as_s().ok()) == Some(&holder) {
+            return Ok(Claim::Granted);
+        }
+        let held = field("until_ms")
+            .and_then(|u| u.as_n().ok())
+            .and_then(|u| u.parse().ok())
+            .unwrap_or(until_ms);
+        Ok(Claim::HeldUntil(held))
     }
 }

@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AllowlistStore, GuildStore, HeartbeatStore, HistoryStore, SettingsStore, StoreError,
-    StoreResult, TrackCache, UserStore,
+    AllowlistStore, Claim, GuildStore, HeartbeatStore, HistoryStore, IdentifyGate, SettingsStore,
+    StoreError, StoreResult, TrackCache, UserStore,
 };
 use timmybot_config::aws::AwsError;
 use timmybot_config::names::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION_ATTRIBUTE};
@@ -25,7 +25,7 @@ use timmybot_domain::Clock;
 use timmybot_domain::{
     AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildSettings, GuildState, Heartbeat,
     HistoryEntry, LoopMode, MessageId, NowPlaying, PendingAuth, Platform, SealedBlob, Track,
-    TrackKey, UserId, UserProfile, Versioned, Volume, WorkerMarks,
+    TrackKey, UserId, UserProfile, Versioned, Volume, WorkerIndex, WorkerMarks,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -39,8 +39,12 @@ const SK_ALLOW: &str = "ALLOW";
 const SK_SETTINGS: &str = "SETTINGS";
 const SK_PROFILE: &str = "PROFILE";
 const SK_META: &str = "META";
+/// `WORKER#<index>`; a bare `WORKER` is the one-worker item from before indexes.
 const PK_WORKER: &str = "WORKER";
 const SK_HEARTBEAT: &str = "HEARTBEAT";
+/// `IDENTIFY#<bucket>` / `LEASE`: who may identify next in a rate-limit bucket.
+const PK_IDENTIFY: &str = "IDENTIFY";
+const SK_LEASE: &str = "LEASE";
 /// The attribute naming the write that produced a versioned item.
 const WRITE_ID: &str = "write_id";
 

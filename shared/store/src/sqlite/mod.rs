@@ -10,21 +10,21 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    AllowlistStore, GuildStore, HeartbeatStore, HistoryStore, SettingsStore, StoreError,
-    StoreResult, TrackCache, UserStore,
+    AllowlistStore, Claim, GuildStore, HeartbeatStore, HistoryStore, IdentifyGate, SettingsStore,
+    StoreError, StoreResult, TrackCache, UserStore,
 };
 use timmybot_domain::records::ITEM_MAX_BYTES;
 use timmybot_domain::Clock;
 use timmybot_domain::{
     AllowEntry, CachedTrack, ChannelId, GuildId, GuildQueue, GuildSettings, GuildState, Heartbeat,
     HistoryEntry, LoopMode, MessageId, PendingAuth, Platform, RoleId, SealedBlob, TrackKey, UserId,
-    UserProfile, Versioned, Volume,
+    UserProfile, Versioned, Volume, WorkerIndex,
 };
 
 mod access;
 mod records;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS allowlist (
@@ -105,14 +105,27 @@ CREATE TABLE IF NOT EXISTS audit_log (
     expires_at_ms  INTEGER NOT NULL,
     PRIMARY KEY (scope, at_ms, id)
 );
-CREATE TABLE IF NOT EXISTS heartbeat (
-    id             INTEGER PRIMARY KEY CHECK (id = 1),
+CREATE TABLE IF NOT EXISTS worker_heartbeat (
+    worker         INTEGER PRIMARY KEY,
     task_id        TEXT NOT NULL,
     started_at_ms  INTEGER NOT NULL,
     last_beat_ms   INTEGER NOT NULL,
     active_guilds  TEXT NOT NULL,
     identifies     TEXT NOT NULL DEFAULT '[]'
 );
+CREATE TABLE IF NOT EXISTS identify_lease (
+    bucket    INTEGER PRIMARY KEY,
+    until_ms  INTEGER NOT NULL
+);
+";
+
+/// Schema 1 kept one heartbeat row (id 1); from schema 2 there is one per worker, and that
+/// row becomes worker 0's.
+const MIGRATE_1_TO_2: &str = "
+INSERT OR IGNORE INTO worker_heartbeat
+    (worker, task_id, started_at_ms, last_beat_ms, active_guilds, identifies)
+    SELECT 0, task_id, started_at_ms, last_beat_ms, active_guilds, identifies FROM heartbeat;
+DROP TABLE heartbeat;
 ";
 
 /// Tables whose rows carry `expires_at_ms`. The allowlist is deliberately not among them.
@@ -196,6 +209,14 @@ fn migrate(c: &mut Connection) -> StoreResult<()> {
     }
     let tx = c.transaction()?;
     tx.execute_batch(SCHEMA)?;
+    let old_heartbeat: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'heartbeat')",
+        [],
+        |r| r.get(0),
+    )?;
+    if old_heartbeat {
+        tx.execute_batch(MIGRATE_1_TO_2)?;
+    }
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;
     Ok(())

@@ -352,16 +352,17 @@ impl TrackCache for SqliteStore {
 
 #[async_trait]
 impl HeartbeatStore for SqliteStore {
-    async fn beat(&self, heartbeat: &Heartbeat) -> StoreResult<()> {
+    async fn beat(&self, worker: WorkerIndex, heartbeat: &Heartbeat) -> StoreResult<()> {
         let h = heartbeat.clone();
         let guilds = json(&h.active_guilds)?;
         let identifies = json(&h.identifies)?;
         self.with_conn(move |c| {
             c.execute(
-                "INSERT OR REPLACE INTO heartbeat
-                     (id, task_id, started_at_ms, last_beat_ms, active_guilds, identifies)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO worker_heartbeat
+                     (worker, task_id, started_at_ms, last_beat_ms, active_guilds, identifies)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
+                    worker.get(),
                     h.task_id,
                     to_sql(h.started_at_ms),
                     to_sql(h.last_beat_ms),
@@ -374,13 +375,13 @@ impl HeartbeatStore for SqliteStore {
         .await
     }
 
-    async fn last_beat(&self) -> StoreResult<Option<Heartbeat>> {
-        self.with_conn(|c| {
+    async fn last_beat(&self, worker: WorkerIndex) -> StoreResult<Option<Heartbeat>> {
+        self.with_conn(move |c| {
             let row = c
                 .query_row(
                     "SELECT task_id, started_at_ms, last_beat_ms, active_guilds, identifies
-                     FROM heartbeat WHERE id = 1",
-                    [],
+                     FROM worker_heartbeat WHERE worker = ?1",
+                    [worker.get()],
                     |r| {
                         Ok((
                             r.get::<_, String>(0)?,
@@ -402,6 +403,33 @@ impl HeartbeatStore for SqliteStore {
                 })
             })
             .transpose()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl IdentifyGate for SqliteStore {
+    async fn claim_identify(&self, bucket: u32, now_ms: u64, hold_ms: u64) -> StoreResult<Claim> {
+        let (now, until) = (to_sql(now_ms), to_sql(now_ms.saturating_add(hold_ms)));
+        self.with_conn(move |c| {
+            // One statement: the lease is taken only where it is free, so two claims at once
+            // cannot both win.
+            let taken = c.execute(
+                "INSERT INTO identify_lease (bucket, until_ms) VALUES (?1, ?2)
+                 ON CONFLICT (bucket) DO UPDATE SET until_ms = ?2
+                 WHERE identify_lease.until_ms <= ?3",
+                params![bucket, until, now],
+            )?;
+            if taken == 1 {
+                return Ok(Claim::Granted);
+            }
+            let held: i64 = c.query_row(
+                "SELECT until_ms FROM identify_lease WHERE bucket = ?1",
+                [bucket],
+                |r| r.get(0),
+            )?;
+            Ok(Claim::HeldUntil(from_sql(held)))
         })
         .await
     }

@@ -213,3 +213,161 @@ async fn a_wrong_token_is_refused_with_4004() {
     }
     assert!(gw.seen().iter().any(|(_, s)| *s == Seen::BadToken));
 }
+
+/// A guild id on `shard` of `count`: Discord shards on `(id >> 22) % count`.
+fn on_shard(shard: u32, count: u32, n: u64) -> u64 {
+    ((u64::from(count) * (1_000 + n) + u64::from(shard)) << 22) | 7
+}
+
+async fn sharded_gateway(guilds: &[u64]) -> FakeGateway {
+    FakeGateway::start(
+        GatewayConfig {
+            token: "secret-token".into(),
+            bot_user: BOT,
+            application_id: BOT,
+            guilds: guilds
+                .iter()
+                .map(|&id| FakeGuild {
+                    id,
+                    name: format!("g{id}"),
+                    text_channel: id + 1,
+                    voice_channels: vec![id + 2],
+                })
+                .collect(),
+            heartbeat_interval: Duration::from_millis(200),
+        },
+        Arc::new(Host::default()),
+    )
+    .await
+}
+
+fn shard_of(gw: &FakeGateway, id: u32, count: u32) -> Shard {
+    let config = ConfigBuilder::new(
+        "secret-token".into(),
+        Intents::GUILDS | Intents::GUILD_VOICE_STATES,
+    )
+    .proxy_url(gw.url())
+    .build();
+    Shard::with_config(ShardId::new(id, count), config)
+}
+
+/// The guild ids of the READY and GUILD_CREATE a shard gets.
+async fn guilds_of(shard: &mut Shard) -> (Vec<u64>, u64) {
+    let Event::Ready(ready) = next(shard).await else {
+        panic!("READY first")
+    };
+    let Event::GuildCreate(created) = next(shard).await else {
+        panic!("then GUILD_CREATE")
+    };
+    let listed = ready.guilds.iter().map(|g| g.id.get()).collect();
+    (listed, created.id().get())
+}
+
+#[tokio::test]
+async fn each_shard_gets_only_its_guilds_voice_states_and_interactions() {
+    let (a, b) = (on_shard(0, 2, 1), on_shard(1, 2, 2));
+    let gw = sharded_gateway(&[a, b]).await;
+    let mut zero = shard_of(&gw, 0, 2);
+    let mut one = shard_of(&gw, 1, 2);
+    assert_eq!(guilds_of(&mut zero).await, (vec![a], a));
+    assert_eq!(guilds_of(&mut one).await, (vec![b], b));
+
+    // A member joins voice in guild b, then uses a command in guild a: each event reaches
+    // only the shard holding its guild, so each shard's next event is its own.
+    gw.set_voice(b, 42, Some(b + 2));
+    gw.dispatch_interaction(slash(900, a, 42, a + 1, "play", &[("query", "x")]));
+    let Event::InteractionCreate(i) = next(&mut zero).await else {
+        panic!("shard 0 gets guild a's interaction, and nothing of guild b")
+    };
+    assert_eq!(i.guild_id.map(|g| g.get()), Some(a));
+    let Event::VoiceStateUpdate(vs) = next(&mut one).await else {
+        panic!("shard 1 gets guild b's voice state, and not guild a's interaction")
+    };
+    assert_eq!(vs.guild_id.map(|g| g.get()), Some(b));
+    assert_eq!(
+        gw.identifies().iter().map(|(_, s)| *s).collect::<Vec<_>>(),
+        [[0, 2], [1, 2]]
+    );
+}
+
+#[tokio::test]
+async fn an_op4_through_another_shard_is_not_answered() {
+    let (a, b) = (on_shard(0, 2, 1), on_shard(1, 2, 2));
+    let gw = sharded_gateway(&[a, b]).await;
+    let mut zero = shard_of(&gw, 0, 2);
+    let _ = guilds_of(&mut zero).await;
+    // Guild b is on shard 1; shard 0 asks to join it, then its own guild a.
+    for guild in [b, a] {
+        zero.command(&UpdateVoiceState::new(
+            Id::new(guild),
+            Some(Id::new(guild + 2)),
+            true,
+            false,
+        ));
+    }
+    let Event::VoiceStateUpdate(vs) = next(&mut zero).await else {
+        panic!("the first answer is for guild a")
+    };
+    assert_eq!(vs.guild_id.map(|g| g.get()), Some(a));
+    let sent = gw.voice_updates_by_shard(b);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].2, [0, 2], "recorded with the shard that sent it");
+    assert_eq!(gw.bot_channel(b), None, "the bot did not join guild b");
+}
+
+#[tokio::test]
+async fn an_identify_for_a_connected_shard_is_refused_until_it_leaves() {
+    let gw = sharded_gateway(&[on_shard(1, 2, 1)]).await;
+    let mut first = shard_of(&gw, 1, 2);
+    let _ = guilds_of(&mut first).await;
+    let mut second = shard_of(&gw, 1, 2);
+    // The second connection is closed with 4005 rather than given the shard's events.
+    let code = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match second.next_event(EventTypeFlags::all()).await {
+                Some(Ok(Event::GatewayClose(Some(frame)))) => return frame.code,
+                Some(Ok(Event::Ready(_))) => panic!("a second READY for a connected shard"),
+                Some(_) => continue,
+                None => panic!("the shard stopped without a close frame"),
+            }
+        }
+    })
+    .await
+    .expect("refused within 10 s");
+    assert_eq!(code, 4005);
+    assert!(gw
+        .seen()
+        .iter()
+        .any(|(_, s)| *s == Seen::ShardTaken { shard: [1, 2] }));
+    assert_eq!(gw.connected_shards(), [[1, 2]]);
+
+    // Once the holder closes, the shard may identify again.
+    // Dropped, as the worker drops its shards when it stops: the connection goes with it.
+    drop(first);
+    drop(second);
+    gw.wait_connected(&[], Duration::from_secs(5)).await;
+    let mut third = shard_of(&gw, 1, 2);
+    let (listed, _) = guilds_of(&mut third).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(gw.identifies().len(), 2);
+}
+
+#[tokio::test]
+async fn gateway_bot_answers_the_shards_and_max_concurrency_set() {
+    let rest = timmybot_fake_discord::rest::FakeRest::start().await;
+    rest.fake.set_gateway_bot(4, 2);
+    let http = twilight_http::Client::builder()
+        .proxy(rest.addr.to_string(), true)
+        .token("Bot secret-token".into())
+        .build();
+    let info = http
+        .gateway()
+        .authed()
+        .await
+        .unwrap()
+        .model()
+        .await
+        .unwrap();
+    assert_eq!(info.shards, 4);
+    assert_eq!(info.session_start_limit.max_concurrency, 2);
+}
