@@ -46,6 +46,14 @@ fn main() {
             .init();
     }
     let only_latency = std::env::args().any(|a| a == "--latency-only");
+    if std::env::args().any(|a| a == "--dave-only") {
+        let dave = dave_cost_per_frame();
+        println!(
+            "DAVE encryption of one 20 ms frame: {:.2} µs",
+            dave.as_secs_f64() * 1e6
+        );
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -236,35 +244,46 @@ fn dave_cost_per_frame() -> Duration {
         .iter()
         .map(|u| Listener::new(*u, CHANNEL).expect("a member"))
         .collect();
-    let mut queue: VecDeque<(u64, GatewayMessage)> = VecDeque::new();
-    for m in &members {
-        for o in server.client_connected(m.user_id()).expect("connect") {
-            queue.push_back((o.to, o.message));
-        }
+    // One queue, in order both ways, as the voice server's socket would deliver it: each
+    // member connects and sends its key package before the next one.
+    enum Envelope {
+        ToMember(u64, GatewayMessage),
+        ToServer(u64, GatewayMessage),
     }
-    let mut to_server: VecDeque<(u64, GatewayMessage)> = members
-        .iter_mut()
-        .map(|m| (m.user_id(), m.key_package().expect("a key package")))
-        .collect();
-    for _ in 0..1_000 {
-        if members.iter().all(Listener::is_ready) {
+    let mut queue: VecDeque<Envelope> = VecDeque::new();
+    for m in members.iter_mut() {
+        let user = m.user_id();
+        for o in server.client_connected(user).expect("connect") {
+            queue.push_back(Envelope::ToMember(o.to, o.message));
+        }
+        queue.push_back(Envelope::ToServer(
+            user,
+            m.key_package().expect("a key package"),
+        ));
+    }
+    for _ in 0..10_000 {
+        let Some(envelope) = queue.pop_front() else {
             break;
-        }
-        while let Some((from, msg)) = to_server.pop_front() {
-            let out = match &msg {
-                GatewayMessage::Binary(f) => server.handle_binary(from, &f.to_ws_bytes()),
-                GatewayMessage::Json(v) => server.handle_json(from, v),
+        };
+        match envelope {
+            Envelope::ToServer(from, msg) => {
+                // Both members commit the same proposals; the server takes the first and
+                // refuses the other (its epoch is gone), as Discord's voice server does.
+                let out = match &msg {
+                    GatewayMessage::Binary(f) => server.handle_binary(from, &f.to_ws_bytes()),
+                    GatewayMessage::Json(v) => server.handle_json(from, v),
+                }
+                .unwrap_or_default();
+                queue.extend(out.into_iter().map(|o| Envelope::ToMember(o.to, o.message)));
             }
-            .expect("the server takes it");
-            queue.extend(out.into_iter().map(|o| (o.to, o.message)));
-        }
-        while let Some((to, msg)) = queue.pop_front() {
-            let member = members
-                .iter_mut()
-                .find(|m| m.user_id() == to)
-                .expect("a member");
-            for reply in member.handle(&msg).expect("the member takes it") {
-                to_server.push_back((to, reply));
+            Envelope::ToMember(to, msg) => {
+                let member = members
+                    .iter_mut()
+                    .find(|m| m.user_id() == to)
+                    .expect("a member");
+                for reply in member.handle(&msg).expect("the member takes it") {
+                    queue.push_back(Envelope::ToServer(to, reply));
+                }
             }
         }
     }
@@ -415,7 +434,7 @@ fn intent_to_rtp(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> Durat
         guild,
         0,
         IntentKind::Play {
-            query: "local:tone.wav".into(),
+            query: "local:music.wav".into(),
             requester_id: UserId::new(2).expect("user"),
             voice_channel_id: ChannelId::new(3).expect("channel"),
             position: Position::End,

@@ -52,6 +52,15 @@ pub async fn secret(vault_key: bool) -> String {
     id
 }
 
+/// A worker's FIFO intents queue, with its DLQ, as the stack makes one.
+async fn intent_queue(config: &aws_config::SdkConfig) -> String {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let (queue, _) =
+        aws::create_fifo_queue_with_dlq(&sqs, &aws::unique("doctor"), Duration::from_secs(30), 5)
+            .await;
+    queue
+}
+
 impl Deployment {
     /// Every part made and right, and the commands registered through `timmybot`.
     pub async fn healthy(timmybot: &str) -> Self {
@@ -59,14 +68,7 @@ impl Deployment {
         let dynamo = aws_sdk_dynamodb::Client::new(&config);
         let table = aws::unique("doctor");
         aws::create_table(&dynamo, &table).await;
-        let sqs = aws_sdk_sqs::Client::new(&config);
-        let (queue, _) = aws::create_fifo_queue_with_dlq(
-            &sqs,
-            &aws::unique("doctor"),
-            Duration::from_secs(30),
-            5,
-        )
-        .await;
+        let queue = intent_queue(&config).await;
         let ecs = aws_sdk_ecs::Client::new(&config);
         let (cluster, service) = (aws::unique("cluster"), aws::unique("worker"));
         aws::create_worker_service(&ecs, &cluster, &service).await;
@@ -127,14 +129,7 @@ impl Deployment {
     /// `IntentQueueUrlN` and `WorkerServiceN` outputs would list them.
     pub async fn add_worker(&mut self) {
         let config = aws::shared().sdk_config().await;
-        let sqs = aws_sdk_sqs::Client::new(&config);
-        let (queue, _) = aws::create_fifo_queue_with_dlq(
-            &sqs,
-            &aws::unique("doctor"),
-            Duration::from_secs(30),
-            5,
-        )
-        .await;
+        let queue = intent_queue(&config).await;
         let service = aws::unique("worker");
         aws::create_worker_service(&aws_sdk_ecs::Client::new(&config), &self.cluster, &service)
             .await;
