@@ -110,7 +110,7 @@ fn main() {
     );
     drop(calls);
 
-    let ceiling = libopus_ceiling(&music);
+    let ceiling_before = libopus_ceiling(&music);
     let dave = dave_cost_per_frame();
     let mut transcoded = 0.0;
     for (label, n, goal, make) in [
@@ -123,7 +123,9 @@ fn main() {
         (
             "transcoded (PCM → Opus)",
             120,
-            "≥ 200",
+            // A fixed count measures the machine; the share of libopus's ceiling below is
+            // the goal.
+            "—",
             Box::new(|| Input::from(pcm.new_handle())),
         ),
     ] {
@@ -143,13 +145,17 @@ fn main() {
             transcoded = per_core;
         }
     }
+    // Measured again after the fleets: the machine's speed drifts, and the ratio should
+    // compare like with like.
+    let ceiling_after = libopus_ceiling(&music);
+    let ceiling = (ceiling_before.streams + ceiling_after.streams) / 2.0;
     println!(
-        "| libopus's ceiling: the same music encoded at {BPS} b/s (complexity {}, 20 ms stereo) on one core | {:.0} streams | — |",
-        ceiling.complexity, ceiling.streams
+        "| libopus's ceiling: the same music encoded at {BPS} b/s (complexity {}, 20 ms stereo) on one core, before and after the fleets | {ceiling:.0} streams ({:.0}, {:.0}) | — |",
+        ceiling_before.complexity, ceiling_before.streams, ceiling_after.streams
     );
     println!(
-        "| transcoded streams per core as a share of libopus's ceiling | {:.0}% | — |",
-        100.0 * transcoded / ceiling.streams
+        "| transcoded streams per core as a share of libopus's ceiling | {:.0}% | ≥ 90% |",
+        100.0 * transcoded / ceiling
     );
     println!(
         "| DAVE: encrypting one 20 ms frame (davey) | {:.1} µs | — |",
@@ -209,8 +215,10 @@ struct Ceiling {
 }
 
 /// libopus through the same crate songbird encodes with, at songbird's settings (the audio
-/// application, its default complexity) and our bitrate: 20 ms frames of `music` as fast as
-/// one thread can, for two seconds. One stream is 50 frames a second.
+/// application, its default complexity) and our bitrate: 20 ms frames of `music`, one thread,
+/// in batches of 50 frames for about two seconds. Like the mixer's figure it comes from a
+/// median (of the batches), so one slow slice on a shared machine moves neither. One stream
+/// is 50 frames a second.
 fn libopus_ceiling(music: &[f32]) -> Ceiling {
     use opus2::{Application, Bitrate as OpusBitrate, Channels, Encoder};
     let mut enc = Encoder::new(48_000, Channels::Stereo, Application::Audio).expect("encoder");
@@ -218,16 +226,23 @@ fn libopus_ceiling(music: &[f32]) -> Ceiling {
     let complexity = enc.get_complexity().unwrap_or(-1);
     let frames: Vec<&[f32]> = music.chunks_exact(1_920).collect();
     let mut out = vec![0u8; 1_500];
+    let mut batches = Vec::new();
     let started = Instant::now();
-    let mut encoded = 0usize;
+    let mut at = 0usize;
     while started.elapsed() < Duration::from_secs(2) {
-        for frame in &frames {
-            enc.encode_float(frame, &mut out).expect("encode");
+        let batch = Instant::now();
+        for _ in 0..50 {
+            enc.encode_float(frames[at % frames.len()], &mut out)
+                .expect("encode");
+            at += 1;
         }
-        encoded += frames.len();
+        batches.push(batch.elapsed());
     }
+    batches.sort();
+    // 50 frames are one stream's second of audio.
+    let per_stream_second = batches[batches.len() / 2].as_secs_f64();
     Ceiling {
-        streams: encoded as f64 / started.elapsed().as_secs_f64() / 50.0,
+        streams: 1.0 / per_stream_second,
         complexity,
     }
 }
