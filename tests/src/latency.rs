@@ -18,6 +18,10 @@ pub struct PlayTiming {
     pub op4_to_e2ee: Option<Duration>,
     /// Session Description (DAVE v1) → the group ready for the bot (its op 23).
     pub dave_handshake: Option<Duration>,
+    /// Voice Identify → Session Description: Ready, IP discovery, Select Protocol.
+    pub identify_to_description: Option<Duration>,
+    /// The group ready → the first RTP packet: the worker noticing, the track starting.
+    pub ready_to_rtp: Option<Duration>,
 }
 
 impl PlayTiming {
@@ -51,6 +55,14 @@ impl PlayTiming {
                 .handshake_started_at
                 .zip(heard.dave.ready_at)
                 .map(|(start, ready)| ready - start),
+            identify_to_description: heard
+                .dave
+                .handshake_started_at
+                .map(|start| start.saturating_duration_since(session.identified_at)),
+            ready_to_rtp: heard
+                .dave
+                .ready_at
+                .map(|ready| first_rtp.saturating_duration_since(ready)),
         }
     }
 }
@@ -61,7 +73,7 @@ type Measure = fn(&PlayTiming) -> Option<Duration>;
 /// Prints min, p50, p90 and max of each measure, in milliseconds, as a Markdown table, then
 /// the DAVE handshake's share of the voice join.
 pub fn print_table(runs: &[PlayTiming]) {
-    let rows: [(&str, Measure); 7] = [
+    let rows: [(&str, Measure); 9] = [
         (
             "/play sent → first audio heard at the voice server",
             |t| Some(t.to_audio),
@@ -85,8 +97,16 @@ pub fn print_table(runs: &[PlayTiming]) {
             |t| Some(t.identify_to_rtp),
         ),
         (
+            "of which voice Identify → Session Description (Ready, IP discovery, Select Protocol)",
+            |t| t.identify_to_description,
+        ),
+        (
             "of which the DAVE handshake (Session Description → group ready)",
             |t| t.dave_handshake,
+        ),
+        (
+            "of which the group ready → first RTP (the worker sees it, the track starts)",
+            |t| t.ready_to_rtp,
         ),
     ];
     println!("| measure | min ms | p50 ms | p90 ms | max ms |");

@@ -34,6 +34,25 @@ use url::Url;
 
 pub struct WsStream(WebSocketStream<MaybeTlsStream<TcpStream>>);
 
+/// TimmyBot patch: the voice gateway's messages are small and answered at once (the DAVE
+/// handshake sends several in a row), so Nagle's algorithm meeting the server's delayed ACK
+/// would hold each second write for up to 40 ms. tokio-websockets leaves the socket as it
+/// comes; tungstenite's path sets `TCP_NODELAY` itself.
+#[cfg(feature = "tws")]
+fn no_delay(stream: &MaybeTlsStream<TcpStream>) {
+    #[allow(unreachable_patterns)]
+    let tcp = match stream {
+        MaybeTlsStream::Plain(tcp) => tcp,
+        #[cfg(feature = "rustls")]
+        MaybeTlsStream::Rustls(tls) => tls.get_ref().0,
+        // native-tls hides its socket behind a wrapper; such builds keep Nagle on.
+        _ => return,
+    };
+    if let Err(e) = tcp.set_nodelay(true) {
+        debug!("could not set TCP_NODELAY on the voice websocket: {e}");
+    }
+}
+
 impl WsStream {
     #[instrument]
     pub(crate) async fn connect(url: Url) -> Result<Self> {
@@ -55,6 +74,8 @@ impl WsStream {
             .unwrap() // Any valid URL is a valid URI.
             .connect()
             .await?;
+        #[cfg(feature = "tws")]
+        no_delay(stream.get_ref());
 
         Ok(Self(stream))
     }
