@@ -9,20 +9,13 @@ use timmybot_tests::aws;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_endpoint_reads_its_settings_from_the_secret() {
     let client = aws_sdk_secretsmanager::Client::new(&aws::shared().sdk_config().await);
-    let id = aws::unique("timmybot-secret");
     let body = serde_json::json!({
         "DISCORD_PUBLIC_KEY": di::public_key_hex(),
         "DISCORD_TOKEN": "bot-token-from-the-secret",
         "DISCORD_APPLICATION_ID": 1_100_000_000_000_000_001u64,
         "token_vault_key": "00".repeat(32),
     });
-    client
-        .create_secret()
-        .name(&id)
-        .secret_string(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let id = aws::create_secret(&client, "timmybot-secret", &body.to_string()).await;
 
     let secrets = Secrets::load(&client, &id).await.unwrap();
     assert_eq!(secrets.get("token_vault_key").map(str::len), Some(64));
@@ -52,14 +45,7 @@ async fn a_missing_or_malformed_secret_is_a_clear_error() {
     assert!(matches!(missing, SecretError::Fetch { .. }), "{missing:?}");
     assert!(missing.to_string().contains("SECRET_ID"), "{missing}");
 
-    let id = aws::unique("bad-secret");
-    client
-        .create_secret()
-        .name(&id)
-        .secret_string("DISCORD_TOKEN=abc")
-        .send()
-        .await
-        .unwrap();
+    let id = aws::create_secret(&client, "bad-secret", "DISCORD_TOKEN=abc").await;
     let bad = Secrets::load(&client, &id).await.unwrap_err();
     assert!(matches!(bad, SecretError::Malformed { .. }), "{bad:?}");
     assert!(!bad.to_string().contains("abc"), "{bad}");

@@ -364,3 +364,20 @@ pub async fn desired_count(client: &aws_sdk_ecs::Client, cluster: &str, service:
         .map(|s| s.desired_count)
         .expect("the service exists")
 }
+
+/// A Secrets Manager secret holding `body` as its string, named from `prefix`; its id.
+pub async fn create_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    prefix: &str,
+    body: &str,
+) -> String {
+    let id = unique(prefix);
+    client
+        .create_secret()
+        .name(&id)
+        .secret_string(body)
+        .send()
+        .await
+        .expect("create the secret in moto");
+    id
+}

@@ -31,25 +31,18 @@ pub struct Deployment {
 
 pub fn script(dir: &Path, name: &str, body: &str) {
     let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write the script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("make the script executable");
 }
 
 pub async fn secret(vault_key: bool) -> String {
     let client = aws_sdk_secretsmanager::Client::new(&aws::shared().sdk_config().await);
-    let id = aws::unique("doctor-secret");
     let mut body = serde_json::json!({ "DISCORD_PUBLIC_KEY": di::public_key_hex() });
     if vault_key {
         body["token_vault_key"] = "ab".repeat(32).into();
     }
-    client
-        .create_secret()
-        .name(&id)
-        .secret_string(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    id
+    aws::create_secret(&client, "doctor-secret", &body.to_string()).await
 }
 
 /// A worker's FIFO intents queue, with its DLQ, as the stack makes one.
@@ -74,7 +67,7 @@ impl Deployment {
         aws::create_worker_service(&ecs, &cluster, &service).await;
         let rest = FakeRest::start().await;
         // The tools the worker runs: a yt-dlp released today, and a JavaScript runtime.
-        let bin = tempfile::tempdir().unwrap();
+        let bin = tempfile::tempdir().expect("a folder for the fake tools");
         script(bin.path(), "yt-dlp", "date -u +%Y.%m.%d");
         script(bin.path(), "deno", "echo deno 2.9.8");
         let d = Self {
@@ -159,10 +152,10 @@ impl Deployment {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
         let failed = report["checks"]
             .as_array()
-            .unwrap()
+            .expect("the report lists its checks")
             .iter()
             .filter(|c| c["status"] == "fail")
-            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
             .collect();
         (status.success(), failed, report)
     }
