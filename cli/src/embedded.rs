@@ -81,6 +81,18 @@ pub async fn run(
         tracing::info!(commands = n, "registered the slash commands");
     }
 
+    // Linked accounts: the vault key from the settings, or a key file beside the database.
+    let key_file = match &settings.store {
+        timmybot_config::StoreConfig::Sqlite(path) => Some(vault_key_path(path)),
+        _ => None,
+    };
+    let accounts = timmybot_accounts::Accounts::open(
+        &settings.accounts,
+        store.clone(),
+        clock.clone(),
+        key_file.as_deref(),
+    )
+    .context("opening the vault for linked accounts")?;
     let mut core = Core::new(
         Ports {
             store: store.clone(),
@@ -95,6 +107,9 @@ pub async fn run(
     );
     if config.allow_all {
         core = core.allow_all();
+    }
+    if let Some(accounts) = &accounts {
+        core = core.with_accounts(accounts.clone());
     }
     let core = Arc::new(core);
 
@@ -131,10 +146,19 @@ pub async fn run(
         service: None,
         states,
         events: Some(events_tx),
+        accounts,
     };
     let result = run_with(settings, wiring, shutdown).await;
     answering.abort();
     result
+}
+
+/// `timmybot-vault.key` in the database's folder: the two are backed up together.
+fn vault_key_path(db: &std::path::Path) -> std::path::PathBuf {
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join("timmybot-vault.key")
 }
 
 /// The command core's response, through the interaction callback.

@@ -42,6 +42,12 @@ pub fn assemble(
         &settings.discord,
         timmybot_discord::rest::INTERACTION_TIMEOUT,
     ));
+    let accounts = timmybot_accounts::Accounts::open(
+        &settings.accounts,
+        backends.store.clone(),
+        clock.clone(),
+        None,
+    )?;
     let ports = Ports {
         store: backends.store,
         workers: backends.workers,
@@ -49,7 +55,11 @@ pub fn assemble(
         voice: Arc::new(RestVoiceLookup::new(http.clone())),
         messenger: Arc::new(RestMessenger::new(http)),
     };
-    let core = Core::new(ports, settings.owners, settings.discord.application_id);
+    let mut core = Core::new(ports, settings.owners, settings.discord.application_id);
+    match accounts {
+        Some(accounts) => core = core.with_accounts(accounts),
+        None => tracing::warn!("no token_vault_key: linking accounts is off"),
+    }
     Ok(router(Arc::new(App {
         verifier,
         core: Arc::new(core),

@@ -421,6 +421,7 @@ fn intent_to_rtp(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> Durat
             ytdl_args: vec![],
             guard: Guard::default(),
             spotify: None,
+            linked: None,
             music_dir: Some(dir.path().to_path_buf()),
         },
         store.clone(),

@@ -40,6 +40,7 @@ fn sources(rt: &tokio::runtime::Runtime, music: Option<&Path>, ytdl: &str) -> So
             // The loopback file server stands in for a public host.
             guard: Guard::default().trusting(["127.0.0.1".parse().unwrap()]),
             spotify: None,
+            linked: None,
             music_dir: music.map(Path::to_path_buf),
         },
         cache,

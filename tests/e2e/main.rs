@@ -14,6 +14,7 @@
 mod app;
 
 mod access;
+mod accounts;
 mod allowlist;
 mod bus_contract;
 mod chain;
@@ -28,5 +29,6 @@ mod settings;
 mod shards;
 mod spotify;
 mod ssrf;
+mod standins;
 mod store_contract;
 mod template;

@@ -55,6 +55,7 @@ async fn sources(guard: Guard) -> Sources {
             ytdl_args: vec![],
             guard,
             spotify: None,
+            linked: None,
             music_dir: None,
         },
         Arc::new(store),

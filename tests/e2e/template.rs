@@ -13,7 +13,7 @@ use tower::ServiceExt;
 use timmybot_bus::local::LocalBus;
 use timmybot_commands::ports::{LookupError, VoiceLookup};
 use timmybot_commands::{Core, Ports};
-use timmybot_config::names::{env, table};
+use timmybot_config::names::{env, routes, table};
 use timmybot_domain::{BotOwners, ChannelId, GuildId, UserId};
 use timmybot_domain::{Clock, SystemClock};
 use timmybot_edge::routes::{router, App};
@@ -313,7 +313,20 @@ fn each_drift_is_reported() {
         (
             "route's method changed",
             altered(&text, "Method: POST", "Method: GET"),
-            Box::new(|d| *d == Drift::NoInteractionsRoute),
+            Box::new(|d| {
+                matches!(d, Drift::MissingRoute { method: "POST", path } if *path == routes::INTERACTIONS)
+            }),
+        ),
+        (
+            "the Spotify callback not routed",
+            altered(
+                &text,
+                "Path: /oauth/spotify/callback",
+                "Path: /oauth/spotify/done",
+            ),
+            Box::new(|d| {
+                matches!(d, Drift::MissingRoute { method: "GET", path } if *path == routes::SPOTIFY_CALLBACK)
+            }),
         ),
     ];
     for (what, copy, expected) in cases {

@@ -81,7 +81,13 @@ pub struct Layout {
     pub asleep: Vec<u32>,
     /// What the voice server does about DAVE.
     pub dave: DaveMode,
+    /// More settings for the endpoint and every worker: the stand-ins' base URLs and the
+    /// OAuth clients, for the linked-account tests.
+    pub env: Vec<(String, String)>,
 }
+
+/// The chain's vault key (`token_vault_key`), as the template's secret would hold one.
+pub const VAULT_KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
 
 impl Layout {
     /// Today's deployment: one worker, one shard.
@@ -94,7 +100,14 @@ impl Layout {
             services: false,
             asleep: Vec::new(),
             dave: DaveMode::default(),
+            env: Vec::new(),
         }
+    }
+
+    /// With `env` added to every part's settings.
+    pub fn with_env(mut self, env: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.env.extend(env);
+        self
     }
 
     /// `workers` workers over `shards` shards, all started, every bucket free to identify
@@ -108,6 +121,7 @@ impl Layout {
             services: false,
             asleep: Vec::new(),
             dave: DaveMode::default(),
+            env: Vec::new(),
         }
     }
 }
@@ -258,9 +272,14 @@ pub async fn spawn_sharded(guilds: &[FakeGuild], layout: Layout) -> Chain {
         (env::BOT_OWNER_IDS, OWNER.to_string()),
         (env::SHARD_COUNT, layout.shards.to_string()),
         (env::WORKER_COUNT, layout.workers.to_string()),
+        (
+            timmybot_config::names::secret::TOKEN_VAULT_KEY,
+            VAULT_KEY.to_owned(),
+        ),
     ] {
         vars.insert(k.to_owned(), v);
     }
+    vars.extend(layout.env.iter().cloned());
     let mut lambda_vars = vars.clone();
     lambda_vars.insert(env::INTENT_QUEUE_URL.to_owned(), queues.join(","));
     if let Some((_, cluster)) = &ecs {
@@ -367,7 +386,15 @@ impl Chain {
         assert!(slot.running.is_none(), "worker {i} is already running");
         let settings = WorkerSettings::read(&Source::from_pairs(slot.vars.clone()))
             .expect("the worker settings");
+        let accounts = timmybot_accounts::Accounts::open(
+            &settings.accounts,
+            self.store.clone(),
+            self.clock.clone(),
+            None,
+        )
+        .expect("the worker's linked accounts");
         let wiring = Wiring {
+            accounts,
             store: self.store.clone(),
             bus: Arc::new(Recording {
                 inner: SqsBus::new(self.sqs.clone(), slot.queue_url.clone()),
@@ -488,19 +515,11 @@ impl Chain {
         aws::desired_count(client, cluster, service).await
     }
 
-    /// Sends a signed slash command, as Discord would; returns the response and the token.
-    pub async fn command(
+    /// Sends any interaction, signed, as Discord would; returns the response and the token.
+    pub async fn send(
         &mut self,
-        g: &FakeGuild,
-        name: &str,
-        args: &[(&str, &str)],
-        integer: Option<(&str, i64)>,
+        i: twilight_model::application::interaction::Interaction,
     ) -> (Value, String) {
-        self.next_id += 1;
-        let mut i = slash(self.next_id, g.id, member(g), g.text_channel, name, args);
-        if let Some((k, v)) = integer {
-            i = with_integer(i, k, v);
-        }
         let token = i.token.clone();
         let now = SystemClock.now_ms() / 1000;
         let res = self
@@ -517,9 +536,35 @@ impl Chain {
             .expect("the response body")
             .to_bytes();
         let response: Value = serde_json::from_slice(&body).expect("a JSON response");
-        // What Discord does with a webhook's answer: the reply now exists to be edited.
         assert!(self.discord.rest.fake.acknowledge(&token, &response));
         (response, token)
+    }
+
+    /// A fresh interaction id.
+    pub fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// The HTTP router itself (the Spotify callback is served by it too).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Sends a signed slash command, as Discord would; returns the response and the token.
+    pub async fn command(
+        &mut self,
+        g: &FakeGuild,
+        name: &str,
+        args: &[(&str, &str)],
+        integer: Option<(&str, i64)>,
+    ) -> (Value, String) {
+        self.next_id += 1;
+        let mut i = slash(self.next_id, g.id, member(g), g.text_channel, name, args);
+        if let Some((k, v)) = integer {
+            i = with_integer(i, k, v);
+        }
+        self.send(i).await
     }
 
     pub async fn play(&mut self, g: &FakeGuild, freq: f32) -> (Value, String) {

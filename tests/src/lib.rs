@@ -20,4 +20,5 @@ pub mod faults;
 pub mod http_files;
 pub mod latency;
 pub mod media;
+pub mod standins;
 pub mod template;

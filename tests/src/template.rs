@@ -33,8 +33,18 @@ pub const WORKER_COUNT: &str = "WorkerCount";
 pub const SHARD_COUNT: &str = "ShardCount";
 
 /// The routes the interactions router serves, with their methods.
-pub const SERVED_ROUTES: &[(&str, &str)] =
-    &[("POST", routes::INTERACTIONS), ("GET", routes::HEALTH)];
+pub const SERVED_ROUTES: &[(&str, &str)] = &[
+    ("POST", routes::INTERACTIONS),
+    ("GET", routes::HEALTH),
+    ("GET", routes::SPOTIFY_CALLBACK),
+];
+
+/// The routes the HTTP API must have: Discord's interactions, and where Spotify sends users
+/// back after they approve a link.
+pub const REQUIRED_ROUTES: &[(&str, &str)] = &[
+    ("POST", routes::INTERACTIONS),
+    ("GET", routes::SPOTIFY_CALLBACK),
+];
 
 /// How an SQS queue's URL is spelled from its name, where the template writes one out.
 const QUEUE_URL_PREFIX: &str = "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/";
@@ -102,8 +112,11 @@ pub enum Drift {
     ContentBasedDedup { queue: String },
     #[error("the HTTP API routes {method} {path}, which the router does not serve")]
     UnservedRoute { method: String, path: String },
-    #[error("the HTTP API does not route POST {}", routes::INTERACTIONS)]
-    NoInteractionsRoute,
+    #[error("the HTTP API does not route {method} {path}")]
+    MissingRoute {
+        method: &'static str,
+        path: &'static str,
+    },
     #[error("the template's Fn::ForEach loop cannot be expanded: {0}")]
     Expansion(String),
     #[error("with WorkerCount {count}, the template makes {found} {kind}, not one per worker")]
@@ -1058,11 +1071,13 @@ impl Expanded<'_> {
                 });
             }
         }
-        if !routes
-            .iter()
-            .any(|r| r.method == "POST" && r.path == routes::INTERACTIONS)
-        {
-            drifts.push(Drift::NoInteractionsRoute);
+        for (method, path) in REQUIRED_ROUTES {
+            if !routes
+                .iter()
+                .any(|r| r.method == *method && r.path == *path)
+            {
+                drifts.push(Drift::MissingRoute { method, path });
+            }
         }
     }
 }

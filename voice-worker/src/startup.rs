@@ -39,13 +39,18 @@ pub struct Wiring {
     pub states: Arc<VoiceStates>,
     /// Every gateway event is also sent here (embedded mode reads INTERACTION_CREATE).
     pub events: Option<UnboundedSender<Event>>,
+    /// Linked accounts: library playlists and pasted Spotify playlists are read with the
+    /// requester's own token. `None`: without them.
+    pub accounts: Option<Arc<timmybot_accounts::Accounts>>,
 }
 
 /// Runs the standalone worker until SIGTERM or Ctrl-C, then drains.
 pub async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
     let queue_url = settings.queue_url()?.to_owned();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = timmybot_store::open(&settings.store, clock).await?;
+    let store = timmybot_store::open(&settings.store, clock.clone()).await?;
+    let accounts =
+        timmybot_accounts::Accounts::open(&settings.accounts, store.clone(), clock, None)?;
     let aws = timmybot_config::aws::load_config().await;
     let service = settings
         .worker_service
@@ -57,6 +62,7 @@ pub async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
         service,
         states: Arc::new(VoiceStates::default()),
         events: None,
+        accounts,
     };
     run_with(settings, wiring, shutdown_signal()).await
 }
@@ -73,6 +79,7 @@ pub async fn run_with(
         service,
         states,
         events,
+        accounts,
     } = wiring;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let http =
@@ -152,6 +159,7 @@ pub async fn run_with(
         store.clone(),
         clock.clone(),
         &scratch,
+        accounts,
     )?);
     let worker = Worker::build(
         &settings,

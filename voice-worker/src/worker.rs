@@ -178,6 +178,7 @@ pub fn open_sources(
     store: SharedStore,
     clock: Arc<dyn Clock>,
     scratch: &Path,
+    accounts: Option<Arc<timmybot_accounts::Accounts>>,
 ) -> anyhow::Result<Sources> {
     let spotify = settings
         .spotify
@@ -186,8 +187,8 @@ pub fn open_sources(
             SpotifyApi::new(
                 app.client_id.clone(),
                 app.client_secret.expose_secret().to_owned(),
-                SpotifyApi::ACCOUNTS,
-                SpotifyApi::API,
+                &settings.accounts.urls.spotify_accounts,
+                &settings.accounts.urls.spotify_api,
             )
         })
         .transpose()?;
@@ -203,6 +204,10 @@ pub fn open_sources(
             ytdl_args,
             guard: Guard::default(),
             spotify,
+            linked: accounts.map(|a| {
+                Arc::new(crate::adapters::linked::Linked(a))
+                    as Arc<dyn timmybot_sources::LinkedAccounts>
+            }),
             music_dir: settings.music_dir.clone(),
         },
         store,

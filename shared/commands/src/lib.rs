@@ -19,6 +19,7 @@ mod admin;
 mod audit;
 mod autocomplete;
 mod fast;
+mod library;
 pub mod permissions;
 mod playback;
 pub mod ports;
@@ -39,7 +40,7 @@ use timmybot_discord::access::{self as access_ui, Decision};
 use timmybot_discord::command::{ArgError, Command};
 use timmybot_discord::ids::FromTwilight;
 use timmybot_discord::reply;
-use timmybot_discord::spec::{buttons, name};
+use timmybot_discord::spec::{buttons, library as lib_ids, name};
 use timmybot_domain::{
     ApplicationId, AuditEntry, BotOwners, ChannelId, Clock, GuildId, IntentId, InteractionToken,
     QueueError, ReplyTo, RetryPolicy, RoleId, UserId,
@@ -129,6 +130,8 @@ pub struct Core {
     limiter: ratelimit::RateLimiter,
     /// A private instance serves every guild it is in, allowlist or not.
     allow_all: bool,
+    /// Linked accounts and the library; `None` answers those commands with a sentence.
+    accounts: Option<Arc<timmybot_accounts::Accounts>>,
 }
 
 impl Core {
@@ -140,13 +143,25 @@ impl Core {
             retry: RetryPolicy::default(),
             limiter: ratelimit::RateLimiter::default(),
             allow_all: false,
+            accounts: None,
         }
+    }
+
+    /// Turns on linked accounts, the library and recommendations.
+    pub fn with_accounts(mut self, accounts: Arc<timmybot_accounts::Accounts>) -> Self {
+        self.accounts = Some(accounts);
+        self
     }
 
     /// Serves every guild: for a private instance (`timmybot serve --allow-all`).
     pub fn allow_all(mut self) -> Self {
         self.allow_all = true;
         self
+    }
+
+    /// Linked accounts, when configured: the edge's OAuth callback finishes links with it.
+    pub fn accounts(&self) -> Option<&Arc<timmybot_accounts::Accounts>> {
+        self.accounts.as_ref()
     }
 
     /// The core's clock; the edge checks request timestamps against the same time.
@@ -330,7 +345,18 @@ impl Core {
                 if let Some(page) = id.strip_prefix(buttons::QUEUE_PAGE) {
                     return fast::queue_page_button(self, guild, page).await;
                 }
+                if let Some(platform) = id.strip_prefix(lib_ids::PICK) {
+                    return library::pick(self, &ctx, platform, &data.values).await;
+                }
+                if let Some(rest) = id.strip_prefix(lib_ids::PAGE) {
+                    return library::playlists_page(self, &ctx, rest).await;
+                }
+                if let Some(query) = id.strip_prefix(lib_ids::AGAIN) {
+                    return library::again(self, &ctx, query).await;
+                }
                 match id {
+                    lib_ids::YOUTUBE_CHECK => library::youtube_button(self, &ctx).await,
+                    lib_ids::SPOTIFY_PASTE => Ok(library::spotify_paste_form()),
                     buttons::LOOP | buttons::SHUFFLE => fast::button(self, &ctx, id).await,
                     buttons::SKIP | buttons::PAUSE_RESUME | buttons::STOP => {
                         playback::button(self, &ctx, id).await
@@ -339,6 +365,11 @@ impl Core {
                         "That button isn't something this version of TimmyBot knows.",
                     )),
                 }
+            }
+            (InteractionType::ModalSubmit, Some(InteractionData::ModalSubmit(data)))
+                if data.custom_id == lib_ids::SPOTIFY_FORM =>
+            {
+                library::spotify_pasted(self, &ctx, data).await
             }
             _ => Ok(reply::ephemeral(
                 "That isn't something this version of TimmyBot knows.",
@@ -409,6 +440,16 @@ impl Core {
             Command::Volume { volume } => playback::volume(self, ctx, volume).await,
             Command::Stop => playback::stop(self, ctx).await,
             Command::Leave => playback::leave(self, ctx).await,
+            Command::AuthYoutube => library::auth_youtube(self, ctx).await,
+            Command::AuthSpotify => library::auth_spotify(self, ctx).await,
+            Command::CheckAuth => library::check_auth(self, ctx).await,
+            Command::Unlink { platform } => library::unlink(self, ctx, platform).await,
+            Command::MyPlaylists { platform } => library::my_playlists(self, ctx, platform).await,
+            Command::LikedSongs { platform, shuffle } => {
+                library::liked_songs(self, ctx, platform, shuffle).await
+            }
+            Command::PlayHistory { scope } => library::play_history(self, ctx, scope).await,
+            Command::Recommendations => library::recommendations(self, ctx).await,
         }
     }
 }

@@ -20,8 +20,8 @@ pub mod telemetry;
 pub mod tls;
 
 pub use settings::{
-    DiscordSettings, EcsServiceName, InteractionsSettings, SpotifyApp, VoiceBitrate,
-    WorkerEndpoint, WorkerPlace, WorkerRouting, WorkerSettings,
+    AccountsSettings, DiscordSettings, EcsServiceName, InteractionsSettings, ServiceUrls,
+    SpotifyApp, VoiceBitrate, WorkerEndpoint, WorkerPlace, WorkerRouting, WorkerSettings,
 };
 pub use source::{ConfigError, Origin, Source};
 pub use store::StoreConfig;

@@ -34,6 +34,22 @@ pub mod env {
     /// Spotify client-credentials app, for link metadata. Usually from the secret.
     pub const SPOTIFY_CLIENT_ID: &str = "SPOTIFY_CLIENT_ID";
     pub const SPOTIFY_CLIENT_SECRET: &str = "SPOTIFY_CLIENT_SECRET";
+    /// A Google "TVs and Limited Input devices" OAuth client, for `/auth-youtube`.
+    pub const YOUTUBE_CLIENT_ID: &str = "YOUTUBE_CLIENT_ID";
+    pub const YOUTUBE_CLIENT_SECRET: &str = "YOUTUBE_CLIENT_SECRET";
+    /// Older vault keys, comma-separated, read-only: a new `token_vault_key` takes over
+    /// without unlinking everyone.
+    pub const TOKEN_VAULT_KEYS: &str = "TOKEN_VAULT_KEYS";
+    /// Where the bot's HTTP routes are reached from outside (the Spotify callback): the API
+    /// Gateway URL on AWS, `serve --listen`'s public address at home.
+    pub const PUBLIC_URL: &str = "PUBLIC_URL";
+    /// Base URLs of the platforms' APIs. Tests only: they point at local stand-ins.
+    pub const GOOGLE_OAUTH_URL: &str = "GOOGLE_OAUTH_URL";
+    pub const YOUTUBE_API_URL: &str = "YOUTUBE_API_URL";
+    pub const SPOTIFY_ACCOUNTS_URL: &str = "SPOTIFY_ACCOUNTS_URL";
+    pub const SPOTIFY_API_URL: &str = "SPOTIFY_API_URL";
+    pub const MUSICBRAINZ_URL: &str = "MUSICBRAINZ_URL";
+    pub const LISTENBRAINZ_URL: &str = "LISTENBRAINZ_URL";
     /// The bitrate every outgoing voice stream keeps to, such as `64k`, or `passthrough`.
     pub const VOICE_BITRATE: &str = "VOICE_BITRATE";
     /// How many workers split the shards, and which one this is (DESIGN.md "When one worker
@@ -60,6 +76,10 @@ pub mod env {
         BOT_OWNER_IDS,
         WORKER_COUNT,
         SHARD_COUNT,
+        SPOTIFY_CLIENT_ID,
+        YOUTUBE_CLIENT_ID,
+        TOKEN_VAULT_KEYS,
+        PUBLIC_URL,
     ];
 
     /// What the voice worker reads.
@@ -78,6 +98,8 @@ pub mod env {
         WORKER_HEALTH_ADDR,
         SPOTIFY_CLIENT_ID,
         SPOTIFY_CLIENT_SECRET,
+        YOUTUBE_CLIENT_ID,
+        TOKEN_VAULT_KEYS,
         VOICE_BITRATE,
         WORKER_COUNT,
         WORKER_INDEX,
@@ -104,6 +126,8 @@ pub mod routes {
     pub const STATS: &str = "/stats";
     /// Prometheus text.
     pub const METRICS: &str = "/metrics";
+    /// Where Spotify sends a user back after they approve the link.
+    pub const SPOTIFY_CALLBACK: &str = "/oauth/spotify/callback";
 }
 
 /// The single DynamoDB table's layout.

@@ -127,6 +127,93 @@ fn plan(shards: u32, workers: u32) -> Result<ShardPlan, ConfigError> {
     })
 }
 
+/// Base URLs of the platforms linked accounts talk to. The defaults are the real services;
+/// the overrides exist for the tests' local stand-ins only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUrls {
+    pub google_oauth: String,
+    pub youtube_api: String,
+    pub spotify_accounts: String,
+    pub spotify_api: String,
+    pub musicbrainz: String,
+    pub listenbrainz: String,
+}
+
+impl ServiceUrls {
+    pub const REAL: [(&'static str, &'static str); 6] = [
+        (env::GOOGLE_OAUTH_URL, "https://oauth2.googleapis.com"),
+        (env::YOUTUBE_API_URL, "https://www.googleapis.com"),
+        (env::SPOTIFY_ACCOUNTS_URL, "https://accounts.spotify.com"),
+        (env::SPOTIFY_API_URL, "https://api.spotify.com"),
+        (env::MUSICBRAINZ_URL, "https://musicbrainz.org"),
+        (env::LISTENBRAINZ_URL, "https://api.listenbrainz.org"),
+    ];
+
+    pub fn read(src: &Source) -> Result<Self, ConfigError> {
+        let [google_oauth, youtube_api, spotify_accounts, spotify_api, musicbrainz, listenbrainz] =
+            Self::REAL.map(|(name, real)| {
+                let value = src.get(name).unwrap_or_else(|| real.to_owned());
+                let ok = url::Url::parse(&value)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+                ok.then(|| value.trim_end_matches('/').to_owned())
+                    .ok_or((name, value))
+            });
+        let check = |r: Result<String, (&'static str, String)>| {
+            r.map_err(|(var, got)| ConfigError::invalid(var, "an http(s) base URL", &got))
+        };
+        Ok(Self {
+            google_oauth: check(google_oauth)?,
+            youtube_api: check(youtube_api)?,
+            spotify_accounts: check(spotify_accounts)?,
+            spotify_api: check(spotify_api)?,
+            musicbrainz: check(musicbrainz)?,
+            listenbrainz: check(listenbrainz)?,
+        })
+    }
+}
+
+/// Linked accounts: the vault's keys, the two OAuth clients, and where callbacks land.
+#[derive(Debug, Clone)]
+pub struct AccountsSettings {
+    /// `token_vault_key`; `None` in `serve` until it makes its key file.
+    pub vault_key: Option<SecretString>,
+    /// `TOKEN_VAULT_KEYS`: older keys that still open what they sealed.
+    pub vault_older: Option<SecretString>,
+    /// `YOUTUBE_CLIENT_ID` with `YOUTUBE_CLIENT_SECRET`.
+    pub youtube: Option<(String, SecretString)>,
+    /// `SPOTIFY_CLIENT_ID`: a PKCE client needs no secret.
+    pub spotify_client_id: Option<String>,
+    /// `PUBLIC_URL`, without a trailing slash.
+    pub public_url: Option<String>,
+    pub urls: ServiceUrls,
+}
+
+impl AccountsSettings {
+    pub fn read(src: &Source) -> Result<Self, ConfigError> {
+        let youtube = src
+            .pair(env::YOUTUBE_CLIENT_ID, env::YOUTUBE_CLIENT_SECRET)?
+            .map(|(id, secret)| (id, SecretString::from(secret)));
+        let public_url = src
+            .get(env::PUBLIC_URL)
+            .map(|raw| {
+                url::Url::parse(&raw)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                    .map(|_| raw.trim_end_matches('/').to_owned())
+                    .ok_or_else(|| ConfigError::invalid(env::PUBLIC_URL, "an http(s) URL", &raw))
+            })
+            .transpose()?;
+        Ok(Self {
+            vault_key: src.secret(secret::TOKEN_VAULT_KEY),
+            vault_older: src.secret(env::TOKEN_VAULT_KEYS),
+            youtube,
+            spotify_client_id: src.get(env::SPOTIFY_CLIENT_ID),
+            public_url,
+            urls: ServiceUrls::read(src)?,
+        })
+    }
+}
+
 /// The interactions endpoint (the Lambda).
 #[derive(Debug)]
 pub struct InteractionsSettings {
@@ -139,11 +226,13 @@ pub struct InteractionsSettings {
     /// `timmybot serve`, where the worker shares the process; a standalone endpoint needs
     /// the queues.
     pub routing: WorkerRouting,
+    pub accounts: AccountsSettings,
 }
 
 impl InteractionsSettings {
     pub fn read(src: &Source) -> Result<Self, ConfigError> {
         Ok(Self {
+            accounts: AccountsSettings::read(src)?,
             public_key: src.required(env::DISCORD_PUBLIC_KEY)?,
             owners: src.owners()?,
             store: src.store()?,
@@ -328,6 +417,7 @@ pub struct WorkerSettings {
     pub music_dir: Option<PathBuf>,
     /// `VOICE_BITRATE`; `None`: the binary's default (64 kb/s on AWS, passthrough in serve).
     pub voice_bitrate: Option<VoiceBitrate>,
+    pub accounts: AccountsSettings,
 }
 
 /// DESIGN.md's defaults.
@@ -375,6 +465,7 @@ impl WorkerSettings {
             spotify,
             music_dir: src.get(env::MUSIC_DIR).map(PathBuf::from),
             voice_bitrate: VoiceBitrate::read(src)?,
+            accounts: AccountsSettings::read(src)?,
         })
     }
 
@@ -466,6 +557,33 @@ mod tests {
     }
 
     #[test]
+    fn account_settings_read_the_clients_and_refuse_a_bad_url() {
+        let s = AccountsSettings::read(&src(&[
+            ("YOUTUBE_CLIENT_ID", "yt"),
+            ("YOUTUBE_CLIENT_SECRET", "yt-secret"),
+            ("SPOTIFY_CLIENT_ID", "sp"),
+            ("PUBLIC_URL", "https://bot.example/"),
+            ("SPOTIFY_API_URL", "http://127.0.0.1:9/"),
+        ]))
+        .unwrap();
+        assert_eq!(s.youtube.as_ref().map(|y| y.0.as_str()), Some("yt"));
+        assert_eq!(s.public_url.as_deref(), Some("https://bot.example"));
+        assert_eq!(s.urls.spotify_api, "http://127.0.0.1:9");
+        assert_eq!(s.urls.musicbrainz, "https://musicbrainz.org");
+        assert!(!format!("{s:?}").contains("yt-secret"));
+        let err = AccountsSettings::read(&src(&[("LISTENBRAINZ_URL", "ftp://x")]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("LISTENBRAINZ_URL"), "{err}");
+        let err = AccountsSettings::read(&src(&[("YOUTUBE_CLIENT_ID", "yt")]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("YOUTUBE_CLIENT_SECRET"), "{err}");
+    }
+
+    #[test]
     fn worker_defaults_follow_the_design() {
         let s = worker(BASE).unwrap();
         assert_eq!(s.idle_leave, Duration::from_secs(120));
@@ -525,7 +643,7 @@ mod tests {
             ("SPOTIFY_CLIENT_SECRET", "spotify-secret"),
         ]);
         let shown = format!("{:?}", worker(&v).unwrap());
-        assert!(!shown.contains("youtube"), "{shown}");
+        assert!(!shown.contains("Netscape"), "{shown}");
         assert!(!shown.contains("spotify-secret"), "{shown}");
     }
 

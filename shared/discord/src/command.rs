@@ -7,7 +7,7 @@ use twilight_model::application::interaction::application_command::{
 };
 
 use timmybot_domain::intent::QUERY_MAX;
-use timmybot_domain::{ChannelId, GuildId, LoopMode, RoleId, Volume};
+use timmybot_domain::{ChannelId, GuildId, LoopMode, Platform, RoleId, Volume};
 
 use crate::ids::FromTwilight;
 use crate::spec::{name, opt, IDLE_MINUTES};
@@ -52,6 +52,31 @@ pub enum Command {
     Audit {
         guild: Option<GuildId>,
     },
+    AuthYoutube,
+    AuthSpotify,
+    CheckAuth,
+    Unlink {
+        platform: Platform,
+    },
+    /// `None`: every linked platform.
+    MyPlaylists {
+        platform: Option<Platform>,
+    },
+    LikedSongs {
+        platform: Option<Platform>,
+        shuffle: bool,
+    },
+    PlayHistory {
+        scope: HistoryScope,
+    },
+    Recommendations,
+}
+
+/// `/play-history`: the user's own plays here, or everyone's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryScope {
+    Me,
+    Server,
 }
 
 /// `/settings`: what to change; nothing set means "show the settings".
@@ -158,6 +183,29 @@ impl Command {
             name::AUDIT => Self::Audit {
                 guild: guild_id(&a)?,
             },
+            name::AUTH_YOUTUBE => Self::AuthYoutube,
+            name::AUTH_SPOTIFY => Self::AuthSpotify,
+            name::CHECK_AUTH => Self::CheckAuth,
+            name::UNLINK => Self::Unlink {
+                platform: a.platform()?.ok_or(ArgError::Missing(opt::PLATFORM))?,
+            },
+            name::MY_PLAYLISTS => Self::MyPlaylists {
+                platform: a.platform()?,
+            },
+            name::LIKED_SONGS => Self::LikedSongs {
+                platform: a.platform()?,
+                shuffle: a.boolean(opt::SHUFFLE).unwrap_or(false),
+            },
+            name::PLAY_HISTORY => Self::PlayHistory {
+                scope: match a.string(opt::SCOPE) {
+                    None | Some("me") => HistoryScope::Me,
+                    Some("server") => HistoryScope::Server,
+                    Some(_) => {
+                        return Err(ArgError::Invalid("Scope must be `me` or `server`.".into()))
+                    }
+                },
+            },
+            name::RECOMMENDATIONS => Self::Recommendations,
             other => return Err(ArgError::Unknown(other.chars().take(32).collect())),
         })
     }
@@ -184,6 +232,14 @@ impl Command {
             Self::Settings(_) => name::SETTINGS,
             Self::Allowlist(_) => name::ALLOWLIST,
             Self::Audit { .. } => name::AUDIT,
+            Self::AuthYoutube => name::AUTH_YOUTUBE,
+            Self::AuthSpotify => name::AUTH_SPOTIFY,
+            Self::CheckAuth => name::CHECK_AUTH,
+            Self::Unlink { .. } => name::UNLINK,
+            Self::MyPlaylists { .. } => name::MY_PLAYLISTS,
+            Self::LikedSongs { .. } => name::LIKED_SONGS,
+            Self::PlayHistory { .. } => name::PLAY_HISTORY,
+            Self::Recommendations => name::RECOMMENDATIONS,
         }
     }
 }
@@ -277,6 +333,18 @@ impl Args<'_> {
         match self.find(name)? {
             CommandOptionValue::Boolean(b) => Some(*b),
             _ => None,
+        }
+    }
+
+    /// `youtube` or `spotify`, if given.
+    fn platform(&self) -> Result<Option<Platform>, ArgError> {
+        match self.string(opt::PLATFORM) {
+            None => Ok(None),
+            Some("youtube") => Ok(Some(Platform::Youtube)),
+            Some("spotify") => Ok(Some(Platform::Spotify)),
+            Some(_) => Err(ArgError::Invalid(
+                "Platform must be `youtube` or `spotify`.".into(),
+            )),
         }
     }
 

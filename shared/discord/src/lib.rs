@@ -12,6 +12,7 @@
 pub mod access;
 pub mod command;
 pub mod ids;
+pub mod library;
 pub mod render;
 pub mod reply;
 pub mod rest;

@@ -44,6 +44,14 @@ pub mod name {
     pub const LIST: &str = "list";
     pub const REQUESTS: &str = "requests";
     pub const AUDIT: &str = "audit";
+    pub const AUTH_YOUTUBE: &str = "auth-youtube";
+    pub const AUTH_SPOTIFY: &str = "auth-spotify";
+    pub const CHECK_AUTH: &str = "check-auth";
+    pub const UNLINK: &str = "unlink";
+    pub const MY_PLAYLISTS: &str = "my-playlists";
+    pub const LIKED_SONGS: &str = "liked-songs";
+    pub const PLAY_HISTORY: &str = "play-history";
+    pub const RECOMMENDATIONS: &str = "recommendations";
 }
 
 /// Option names.
@@ -63,6 +71,28 @@ pub mod opt {
     pub const CLEAR_ANNOUNCE_CHANNEL: &str = "clear_announce_channel";
     pub const GUILD: &str = "guild";
     pub const NOTE: &str = "note";
+    pub const PLATFORM: &str = "platform";
+    pub const SHUFFLE: &str = "shuffle";
+    pub const SCOPE: &str = "scope";
+}
+
+/// Custom ids of the linked-account and library messages' components. Each is at most
+/// Discord's 100 characters; a variable part comes last.
+pub mod library {
+    /// "I've approved it": one token request for the pending YouTube link.
+    pub const YOUTUBE_CHECK: &str = "acct:yt-check";
+    /// Opens the "Paste the link" form (Spotify, when no callback can be reached).
+    pub const SPOTIFY_PASTE: &str = "acct:sp-paste";
+    pub const SPOTIFY_FORM: &str = "acct:sp-form";
+    pub const SPOTIFY_FORM_URL: &str = "acct:sp-url";
+    /// The playlist menu: `lib:pick:<platform>`, the option's value the playlist id.
+    pub const PICK: &str = "lib:pick:";
+    /// The playlist menu's page buttons: `lib:page:<platform>:<cursor>`.
+    pub const PAGE: &str = "lib:page:";
+    /// Queue this again (history, recommendations): `lib:again:<query>`.
+    pub const AGAIN: &str = "lib:again:";
+    /// Discord's limit on a custom id.
+    pub const CUSTOM_ID_MAX: usize = 100;
 }
 
 /// Custom ids of the now-playing message's buttons: the worker posts them, the command core
@@ -81,6 +111,11 @@ pub mod buttons {
 pub const IDLE_MINUTES: std::ops::RangeInclusive<i64> = 1..=60;
 /// Longest `/allowlist add note`.
 pub const NOTE_MAX: u16 = 200;
+
+fn platform() -> StringBuilder {
+    StringBuilder::new(opt::PLATFORM, "Which account")
+        .choices([("YouTube", "youtube"), ("Spotify", "spotify")])
+}
 
 /// Every command, validated against Discord's limits.
 pub fn specs() -> Result<Vec<CommandSpec>, CommandValidationError> {
@@ -220,6 +255,33 @@ pub fn specs() -> Result<Vec<CommandSpec>, CommandValidationError> {
         .contexts([InteractionContextType::Guild, InteractionContextType::BotDm])
         .default_member_permissions(Permissions::MANAGE_GUILD)
         .option(guild_option()),
+        music(
+            name::AUTH_YOUTUBE,
+            "Link your YouTube account to play your own playlists and liked videos",
+        ),
+        music(
+            name::AUTH_SPOTIFY,
+            "Link your Spotify account to play your own playlists and liked songs",
+        ),
+        music(name::CHECK_AUTH, "Show which accounts you have linked"),
+        music(name::UNLINK, "Unlink an account and delete its tokens")
+            .option(platform().required(true)),
+        music(name::MY_PLAYLISTS, "Pick one of your own playlists to play").option(platform()),
+        music(name::LIKED_SONGS, "Play the songs you liked")
+            .option(platform())
+            .option(BooleanBuilder::new(opt::SHUFFLE, "Shuffle them")),
+        music(
+            name::PLAY_HISTORY,
+            "What was played here lately, to queue again",
+        )
+        .option(
+            StringBuilder::new(opt::SCOPE, "Whose plays")
+                .choices([("mine", "me"), ("this server's", "server")]),
+        ),
+        music(
+            name::RECOMMENDATIONS,
+            "Suggestions from what you and this server played",
+        ),
     ]
     .into_iter()
     .map(|c| c.validate().map(CommandBuilder::build))

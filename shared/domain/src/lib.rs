@@ -6,6 +6,7 @@ pub mod access;
 pub mod clock;
 pub mod ids;
 pub mod intent;
+pub mod library;
 pub mod owners;
 pub mod queue;
 pub mod records;
@@ -22,6 +23,7 @@ pub use access::{AccessRequest, AuditAction, AuditEntry, AuditOrigin, AuditScope
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{ApplicationId, ChannelId, GuildId, IdError, MessageId, RoleId, UserId};
 pub use intent::{IntentError, IntentId, IntentKind, InteractionToken, PlaybackIntent, ReplyTo};
+pub use library::{Expanded, LibraryList, LibraryRef, LibraryRefError, LibraryTrack};
 pub use owners::BotOwners;
 pub use queue::{
     Added, GuildQueue, LoopMode, NowPlaying, Position, QueueError, Transition, Volume,

@@ -6,6 +6,7 @@
 //!   `GET /health`.
 //! - [`telemetry`]: what each interaction reports; CloudWatch EMF lines on Lambda.
 
+mod oauth;
 pub mod routes;
 pub mod telemetry;
 pub mod verify;

@@ -29,6 +29,10 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route(routes::INTERACTIONS, post(interactions))
         .route(routes::HEALTH, get(health))
+        .route(
+            routes::SPOTIFY_CALLBACK,
+            get(crate::oauth::spotify_callback),
+        )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app)
 }

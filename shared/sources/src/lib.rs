@@ -21,13 +21,18 @@ use std::time::Duration;
 use songbird::input::{File, HttpRequest, Input, YoutubeDl};
 
 pub use query::{Kind, Query, QueryError};
-use spotify::{Candidate, SpotifyApi, SpotifyError, SpotifyLink, SpotifyTrack};
+use spotify::{Candidate, LinkKind, SpotifyApi, SpotifyError, SpotifyLink, SpotifyTrack};
 pub use ssrf::{Guard, SsrfError};
-use timmybot_domain::{CachedTrack, Clock, Platform, Track, TrackKey, UserId};
+use timmybot_domain::queue::QUEUE_CAP;
+use timmybot_domain::{
+    CachedTrack, Clock, Expanded, LibraryRef, Platform, Track, TrackKey, UserId,
+};
 use timmybot_store::TrackCache;
 
 /// How long yt-dlp may take to answer a query before the user hears it failed.
 const YTDL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Cache writes in flight at once while a library list is queued.
+const REMEMBER_CONCURRENCY: usize = 16;
 
 /// Why a query or a track could not be played. Each message is fit to show a user.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +57,44 @@ pub enum SourceError {
     NoSuchFile,
     #[error("that track could not be queued: {0}")]
     Track(#[from] timmybot_domain::TrackError),
+    /// From the platform or the vault, already a sentence for the user.
+    #[error("{0}")]
+    Library(String),
+    #[error("linked accounts aren't set up on this bot")]
+    NoAccounts,
+}
+
+/// Stores what Spotify said about `t`, unless it is cached already, so the match later can
+/// search by ISRC. A cache that cannot be read or written is logged: the track still plays.
+async fn remember(cache: &dyn TrackCache, clock: &dyn Clock, t: &SpotifyTrack) {
+    let Ok(key) = TrackKey::new(Platform::Spotify, &t.id) else {
+        return;
+    };
+    match cache.cached_track(&key).await {
+        Ok(Some(_)) => return,
+        Ok(None) => {}
+        Err(e) => tracing::warn!(track = %key, error = %e, "reading the track cache failed"),
+    }
+    let entry = CachedTrack {
+        key,
+        title: t.title.clone(),
+        artist: Some(t.artists.join(", ")).filter(|a| !a.is_empty()),
+        duration_ms: Some(t.duration_ms),
+        thumbnail: None,
+        isrc: t.isrc.clone(),
+        resolved_source: String::new(),
+        cached_at_ms: clock.now_ms(),
+    };
+    if let Err(e) = cache.cache_track(&entry).await {
+        tracing::warn!(error = %e, "caching Spotify metadata failed");
+    }
+}
+
+/// Tracks to queue, and what the user should hear about the ones left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub tracks: Vec<Track>,
+    pub note: Option<String>,
 }
 
 /// Why the sources could not be set up at start.
@@ -68,6 +111,19 @@ pub enum SetupError {
     },
 }
 
+/// The requester's linked accounts (the accounts crate: the vault, refreshed tokens, the
+/// platforms' library APIs). Since 9 March 2026 a pasted Spotify playlist can only be read
+/// as a user who owns or collaborates on it, and a library reference is the requester's own.
+#[async_trait::async_trait]
+pub trait LinkedAccounts: Send + Sync {
+    /// The requester's fresh Spotify access token, if they linked Spotify.
+    async fn spotify_token(&self, user: UserId) -> Option<secrecy::SecretString>;
+    /// The tracks `list` names in `user`'s own library, at most `max`; the error is a
+    /// sentence for the user.
+    async fn expand(&self, user: UserId, list: &LibraryRef, max: usize)
+        -> Result<Expanded, String>;
+}
+
 /// What resolving needs. Built once at start.
 pub struct SourcesConfig {
     /// The yt-dlp executable.
@@ -76,6 +132,9 @@ pub struct SourcesConfig {
     pub ytdl_args: Vec<String>,
     pub guard: Guard,
     pub spotify: Option<SpotifyApi>,
+    /// Reads pasted Spotify playlists as the requester; without it every playlist link
+    /// answers that Spotify no longer allows it.
+    pub linked: Option<Arc<dyn LinkedAccounts>>,
     /// Embedded mode only.
     pub music_dir: Option<PathBuf>,
 }
@@ -87,6 +146,7 @@ pub struct Sources {
     guard: Guard,
     http: reqwest::Client,
     spotify: Option<SpotifyApi>,
+    linked: Option<Arc<dyn LinkedAccounts>>,
     music_dir: Option<PathBuf>,
     cache: Arc<dyn TrackCache>,
     clock: Arc<dyn Clock>,
@@ -116,6 +176,7 @@ impl Sources {
             guard: config.guard,
             http,
             spotify: config.spotify,
+            linked: config.linked,
             music_dir,
             cache,
             clock,
@@ -124,7 +185,30 @@ impl Sources {
 
     /// Turns a query into the tracks to queue (many for an album or playlist).
     pub async fn resolve(&self, text: &str, requester: UserId) -> Result<Vec<Track>, SourceError> {
-        match Query::parse(text)? {
+        self.resolve_noted(text, requester).await.map(|r| r.tracks)
+    }
+
+    /// [`Sources::resolve`], with a note for the user about entries that cannot be played
+    /// (a library list's private or removed videos).
+    pub async fn resolve_noted(
+        &self,
+        text: &str,
+        requester: UserId,
+    ) -> Result<Resolved, SourceError> {
+        let query = Query::parse(text)?;
+        if let Query::Library(list) = &query {
+            return self.library_tracks(list, requester).await;
+        }
+        let tracks = self.resolve_query(query, requester).await?;
+        Ok(Resolved { tracks, note: None })
+    }
+
+    async fn resolve_query(
+        &self,
+        query: Query,
+        requester: UserId,
+    ) -> Result<Vec<Track>, SourceError> {
+        match query {
             Query::Page { url, kind } => {
                 let first = self.ytdl_query(url.as_str()).await?;
                 Ok(vec![self.ytdl_track(
@@ -174,7 +258,95 @@ impl Sources {
                 }])
             }
             Query::Spotify(link) => self.spotify_tracks(&link, requester).await,
+            Query::Library(list) => self
+                .library_tracks(&list, requester)
+                .await
+                .map(|r| r.tracks),
         }
+    }
+
+    /// A list from the requester's own library, read with their token: YouTube videos play
+    /// through yt-dlp by id, Spotify tracks are matched when they come to play.
+    async fn library_tracks(
+        &self,
+        list: &LibraryRef,
+        requester: UserId,
+    ) -> Result<Resolved, SourceError> {
+        let linked = self.linked.as_ref().ok_or(SourceError::NoAccounts)?;
+        let expanded = linked
+            .expand(requester, list, QUEUE_CAP)
+            .await
+            .map_err(SourceError::Library)?;
+        let note = match expanded.skipped {
+            0 => None,
+            1 => Some("1 entry was skipped: it is private, removed or not a song.".to_owned()),
+            n => Some(format!(
+                "{n} entries were skipped: they are private, removed or not songs."
+            )),
+        };
+        if expanded.tracks.is_empty() {
+            return Err(SourceError::Library(match note {
+                Some(n) => format!("Nothing in that list can be played. {n}"),
+                None => "That list is empty.".to_owned(),
+            }));
+        }
+        let mut tracks = Vec::with_capacity(expanded.tracks.len());
+        let mut spotify = Vec::new();
+        for t in expanded.tracks {
+            match t.platform {
+                Platform::Spotify => {
+                    let st = SpotifyTrack {
+                        id: t.id,
+                        title: t.title,
+                        artists: t.artist.into_iter().collect(),
+                        duration_ms: t.duration_ms.unwrap_or_default(),
+                        isrc: t.isrc,
+                    };
+                    tracks.push(self.spotify_track(&st, requester)?);
+                    spotify.push(st);
+                }
+                _ => {
+                    let url = format!("https://www.youtube.com/watch?v={}", t.id);
+                    let mut track = Track::new(
+                        TrackKey::new(Platform::Youtube, &url)?,
+                        &t.title,
+                        &url,
+                        requester,
+                    )?;
+                    if let Some(a) = t.artist.as_deref() {
+                        track = track.with_artist(a);
+                    }
+                    if let Some(ms) = t.duration_ms {
+                        track = track.with_duration_ms(ms);
+                    }
+                    tracks.push(track);
+                }
+            }
+        }
+        // The ISRCs, for the match when each comes to play; several at once, so a 200-track
+        // list is queued in a few round trips' time rather than 200.
+        let mut writes = tokio::task::JoinSet::new();
+        for t in spotify {
+            let (cache, clock) = (self.cache.clone(), self.clock.clone());
+            writes.spawn(async move { remember(cache.as_ref(), clock.as_ref(), &t).await });
+            if writes.len() >= REMEMBER_CONCURRENCY {
+                writes.join_next().await;
+            }
+        }
+        while writes.join_next().await.is_some() {}
+        Ok(Resolved { tracks, note })
+    }
+
+    /// A Spotify track as it is queued: matched when it comes to play, not now.
+    fn spotify_track(&self, t: &SpotifyTrack, requester: UserId) -> Result<Track, SourceError> {
+        let key = TrackKey::new(Platform::Spotify, &t.id)?;
+        let source = format!("spotify:track:{}", t.id);
+        let mut track =
+            Track::new(key, &t.title, &source, requester)?.with_duration_ms(t.duration_ms);
+        if !t.artists.is_empty() {
+            track = track.with_artist(&t.artists.join(", "));
+        }
+        Ok(track)
     }
 
     /// A lazy input for a queued track: nothing is fetched until songbird readies it.
@@ -267,22 +439,22 @@ impl Sources {
         requester: UserId,
     ) -> Result<Vec<Track>, SourceError> {
         let api = self.spotify.as_ref().ok_or(SpotifyError::NotConfigured)?;
-        let found = api.tracks(link).await?;
+        // Only a playlist needs the requester's own token; asking the vault for anything else
+        // would cost a refresh for nothing.
+        let as_user = match (link.kind, &self.linked) {
+            (LinkKind::Playlist, Some(tokens)) => tokens.spotify_token(requester).await,
+            _ => None,
+        };
+        let found = api.tracks(link, as_user.as_ref()).await?;
         if found.is_empty() {
             return Err(SourceError::NotFound);
         }
         let mut out = Vec::with_capacity(found.len());
         for t in found {
-            let key = TrackKey::new(Platform::Spotify, &t.id)?;
             // Matching waits until the track is about to play: an album would otherwise run
             // one search per track before anything is queued.
-            let source = format!("spotify:track:{}", t.id);
-            let mut track = Track::new(key.clone(), &t.title, &source, requester)?
-                .with_duration_ms(t.duration_ms);
-            if !t.artists.is_empty() {
-                track = track.with_artist(&t.artists.join(", "));
-            }
-            self.remember_metadata(&key, &t).await;
+            let track = self.spotify_track(&t, requester)?;
+            self.remember_metadata(&t).await;
             out.push(track);
         }
         Ok(out)
@@ -301,23 +473,8 @@ impl Sources {
     }
 
     /// Stores what Spotify said, so the match later can search by ISRC.
-    async fn remember_metadata(&self, key: &TrackKey, t: &SpotifyTrack) {
-        if self.cached(key).await.is_some() {
-            return;
-        }
-        let entry = CachedTrack {
-            key: key.clone(),
-            title: t.title.clone(),
-            artist: Some(t.artists.join(", ")).filter(|a| !a.is_empty()),
-            duration_ms: Some(t.duration_ms),
-            thumbnail: None,
-            isrc: t.isrc.clone(),
-            resolved_source: String::new(),
-            cached_at_ms: self.clock.now_ms(),
-        };
-        if let Err(e) = self.cache.cache_track(&entry).await {
-            tracing::warn!(error = %e, "caching Spotify metadata failed");
-        }
+    async fn remember_metadata(&self, t: &SpotifyTrack) {
+        remember(self.cache.as_ref(), self.clock.as_ref(), t).await;
     }
 
     /// The playable source for a Spotify track: cached, or matched now and cached.
@@ -416,11 +573,20 @@ mod tests {
                 ytdl_args: vec![],
                 guard: Guard::default(),
                 spotify: None,
+                linked: None,
                 music_dir: Some(dir),
             },
             Arc::new(NoCache),
             Arc::new(timmybot_domain::SystemClock),
         )
+    }
+
+    #[test]
+    fn an_unreadable_playlist_reaches_the_user_as_spotify_says_it() {
+        // The worker replies "❌ {error}": the sentence must come through unwrapped.
+        let e = SourceError::from(SpotifyError::PlaylistNotReadable);
+        assert_eq!(e.to_string(), spotify::PLAYLIST_NOT_READABLE);
+        assert!(e.to_string().starts_with("Spotify no longer lets apps"));
     }
 
     #[test]
@@ -485,6 +651,7 @@ mod tests {
                 ytdl_args: vec![],
                 guard: Guard::default(),
                 spotify: None,
+                linked: None,
                 music_dir: None,
             },
             Arc::new(BrokenCache),

@@ -1,5 +1,6 @@
 //! What a user typed into `/play`, classified. Pure: no lookup, no fetch.
 
+use timmybot_domain::LibraryRef;
 use url::Url;
 
 use super::spotify::SpotifyLink;
@@ -43,6 +44,8 @@ pub enum Query {
     Http(String),
     /// `local:NAME`, a file in the music directory.
     Local(String),
+    /// `library:…`, a list in the requester's own library.
+    Library(LibraryRef),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +56,8 @@ pub enum QueryError {
     TooLong,
     #[error("that Spotify link is not a track, album or playlist")]
     BadSpotify,
+    #[error("that isn't a list in your library")]
+    BadLibrary,
 }
 
 impl Query {
@@ -63,6 +68,11 @@ impl Query {
         }
         if text.len() > QUERY_MAX {
             return Err(QueryError::TooLong);
+        }
+        if text.starts_with(timmybot_domain::library::PREFIX) {
+            return LibraryRef::parse(text)
+                .map(Query::Library)
+                .map_err(|_| QueryError::BadLibrary);
         }
         if let Some(name) = text.strip_prefix("local:") {
             return Ok(Query::Local(name.trim().to_owned()));

@@ -1,9 +1,13 @@
-//! Spotify links: metadata from the Web API (client credentials), then a playable match.
+//! Spotify links: metadata from the Web API, then a playable match. Tracks and albums are read
+//! with the app's token (client credentials); playlists, since Spotify's March 2026 changes,
+//! only with the requester's own.
 //! Spotify streams nothing to bots, so a link becomes a search for the same recording:
 //! by ISRC first, then by artist and title, always with the duration within ±3 s.
 
 use std::time::{Duration, Instant};
 
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
@@ -104,6 +108,12 @@ impl SpotifyTrack {
     }
 }
 
+/// What a user is told when a playlist's items cannot be read: since 9 March 2026 a
+/// Development-Mode app reads only the playlists the user it acts for owns or collaborates on.
+pub const PLAYLIST_NOT_READABLE: &str = "Spotify no longer lets apps like this read other \
+     people's playlists. Link your own account with /auth-spotify to play your playlists, or \
+     use a YouTube link.";
+
 #[derive(Debug, thiserror::Error)]
 pub enum SpotifyError {
     #[error("Spotify links need SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET to be configured")]
@@ -114,16 +124,37 @@ pub enum SpotifyError {
     Status(u16),
     #[error("that Spotify item was not found")]
     NotFound,
+    /// No linked account to read the playlist as, or the playlist is someone else's (403 on
+    /// `/items`). Shown to the user as it stands, so it is a whole sentence.
+    #[error("{}", PLAYLIST_NOT_READABLE)]
+    PlaylistNotReadable,
+    #[error("Spotify's answer is larger than {BODY_MAX} bytes")]
+    TooLarge,
+    /// Only where the answer broke, never its content: a token answer could be quoted.
+    #[error(
+        "Spotify's answer is not what its documentation describes (line {line}, column {column})"
+    )]
+    Shape { line: usize, column: usize },
 }
 
-/// The Web API, client-credentials flow. The base URLs are settings so tests can serve them.
+/// The most a Spotify answer may be: a 50-entry page is tens of kilobytes.
+const BODY_MAX: usize = 2 * 1024 * 1024;
+/// `/v1/playlists/{id}/items` answers 400 to a larger `limit` (2026).
+const PAGE_LIMIT: usize = 50;
+/// Pages followed for one link: room for [`LINK_TRACKS_MAX`] even with many removed entries,
+/// and an end to a `next` that never stops.
+const PAGES_MAX: usize = 2 * LINK_TRACKS_MAX / PAGE_LIMIT;
+
+/// The Web API. Tracks and albums are read with the app's own token (client credentials);
+/// playlists only as the user who pasted them. The base URLs are settings so tests can serve
+/// them.
 pub struct SpotifyApi {
     http: reqwest::Client,
     accounts_base: String,
     api_base: String,
     client_id: String,
-    client_secret: String,
-    token: Mutex<Option<(String, Instant)>>,
+    client_secret: SecretString,
+    token: Mutex<Option<(SecretString, Instant)>>,
 }
 
 impl std::fmt::Debug for SpotifyApi {
@@ -159,6 +190,11 @@ struct ApiTrack {
     artists: Vec<ApiArtist>,
     #[serde(default)]
     external_ids: ExternalIds,
+    /// "track" or, in a playlist, "episode"; album tracks may leave it out.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    is_local: bool,
 }
 
 #[derive(Deserialize)]
@@ -167,13 +203,29 @@ struct Page<T> {
     next: Option<String>,
 }
 
+/// One entry of `/v1/playlists/{id}/items`.
 #[derive(Deserialize)]
-struct PlaylistItem {
+struct PlaylistEntry {
+    /// The track (or episode); `null` once removed from Spotify.
+    #[serde(default)]
+    item: Option<ApiTrack>,
+    /// The same under its deprecated name, which answers may still carry.
+    #[serde(default)]
     track: Option<ApiTrack>,
+}
+
+impl PlaylistEntry {
+    fn into_track(self) -> Option<ApiTrack> {
+        self.item.or(self.track)
+    }
 }
 
 impl ApiTrack {
     fn into_track(self) -> Option<SpotifyTrack> {
+        // An episode or a local file has no recording to match.
+        if self.is_local || self.kind.as_deref().is_some_and(|k| k != "track") {
+            return None;
+        }
         Some(SpotifyTrack {
             id: self.id?,
             title: self.name,
@@ -182,6 +234,24 @@ impl ApiTrack {
             isrc: self.external_ids.isrc,
         })
     }
+}
+
+/// Reads a JSON answer of at most [`BODY_MAX`] bytes.
+async fn read_json<T: DeserializeOwned>(mut resp: reqwest::Response) -> Result<T, SpotifyError> {
+    if resp.content_length().is_some_and(|n| n > BODY_MAX as u64) {
+        return Err(SpotifyError::TooLarge);
+    }
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if buf.len() + chunk.len() > BODY_MAX {
+            return Err(SpotifyError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&buf).map_err(|e| SpotifyError::Shape {
+        line: e.line(),
+        column: e.column(),
+    })
 }
 
 impl SpotifyApi {
@@ -202,12 +272,13 @@ impl SpotifyApi {
             accounts_base: accounts_base.trim_end_matches('/').to_owned(),
             api_base: api_base.trim_end_matches('/').to_owned(),
             client_id,
-            client_secret,
+            client_secret: client_secret.into(),
             token: Mutex::new(None),
         })
     }
 
-    async fn token(&self) -> Result<String, SpotifyError> {
+    /// The app's own token (client credentials), reused until a minute before it expires.
+    async fn token(&self) -> Result<SecretString, SpotifyError> {
         let mut slot = self.token.lock().await;
         if let Some((token, until)) = slot.as_ref() {
             if Instant::now() < *until {
@@ -217,63 +288,101 @@ impl SpotifyApi {
         let resp = self
             .http
             .post(format!("{}/api/token", self.accounts_base))
-            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
             .form(&[("grant_type", "client_credentials")])
             .send()
             .await?;
         if !resp.status().is_success() {
             return Err(SpotifyError::Status(resp.status().as_u16()));
         }
-        let body: TokenResponse = resp.json().await?;
+        let body: TokenResponse = read_json(resp).await?;
+        let token = SecretString::from(body.access_token);
         // Refresh a minute early so a token never expires mid-request.
         let until = Instant::now() + Duration::from_secs(body.expires_in.saturating_sub(60));
-        *slot = Some((body.access_token.clone(), until));
-        Ok(body.access_token)
+        *slot = Some((token.clone(), until));
+        Ok(token)
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, SpotifyError> {
-        let token = self.token().await?;
-        let resp = self.http.get(url).bearer_auth(token).send().await?;
+    /// A GET with the user's token when given, else the app's.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        as_user: Option<&SecretString>,
+    ) -> Result<T, SpotifyError> {
+        let token = match as_user {
+            Some(t) => t.clone(),
+            None => self.token().await?,
+        };
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await?;
         match resp.status().as_u16() {
-            200..=299 => Ok(resp.json().await?),
+            200..=299 => read_json(resp).await,
             404 => Err(SpotifyError::NotFound),
             s => Err(SpotifyError::Status(s)),
         }
     }
 
     /// The recordings a link names, in order, at most [`LINK_TRACKS_MAX`].
-    pub async fn tracks(&self, link: &SpotifyLink) -> Result<Vec<SpotifyTrack>, SpotifyError> {
+    ///
+    /// `as_user` is the requester's own token. A playlist is read only with it: since
+    /// 9 March 2026 a Development-Mode app's own token reads no playlist's items, and a
+    /// user's reads only the playlists they own or collaborate on. Tracks and albums are read
+    /// with the app's token.
+    pub async fn tracks(
+        &self,
+        link: &SpotifyLink,
+        as_user: Option<&SecretString>,
+    ) -> Result<Vec<SpotifyTrack>, SpotifyError> {
         let base = &self.api_base;
         match link.kind {
             LinkKind::Track => {
-                let t: ApiTrack = self.get(&format!("{base}/v1/tracks/{}", link.id)).await?;
+                // Still carries the ISRC. The batch `/v1/tracks?ids=` is gone (403).
+                let t: ApiTrack = self
+                    .get(&format!("{base}/v1/tracks/{}", link.id), None)
+                    .await?;
                 Ok(t.into_track().into_iter().collect())
             }
             LinkKind::Album => {
                 // Album track objects carry no ISRC; the title search still applies.
                 let first = format!("{base}/v1/albums/{}/tracks?limit=50", link.id);
-                self.paged::<ApiTrack>(first, Some).await
+                self.paged::<ApiTrack>(first, None, Some).await
             }
             LinkKind::Playlist => {
-                let first = format!("{base}/v1/playlists/{}/tracks?limit=100", link.id);
-                self.paged::<PlaylistItem>(first, |i| i.track).await
+                // Never `/tracks`: it answers 403 to every Development-Mode app since then.
+                let as_user = as_user.ok_or(SpotifyError::PlaylistNotReadable)?;
+                let first = format!("{base}/v1/playlists/{}/items?limit={PAGE_LIMIT}", link.id);
+                self.paged(first, Some(as_user), PlaylistEntry::into_track)
+                    .await
+                    .map_err(|e| match e {
+                        // Neither owned by nor shared with the requester.
+                        SpotifyError::Status(403) => SpotifyError::PlaylistNotReadable,
+                        e => e,
+                    })
             }
         }
     }
 
-    async fn paged<T: serde::de::DeserializeOwned>(
+    async fn paged<T: DeserializeOwned>(
         &self,
         first: String,
+        as_user: Option<&SecretString>,
         track: impl Fn(T) -> Option<ApiTrack>,
     ) -> Result<Vec<SpotifyTrack>, SpotifyError> {
         let mut out = Vec::new();
         let mut next = Some(first);
+        let mut pages = 0;
         while let Some(url) = next.take() {
-            // Only follow pages on the API we were configured with.
-            if !url.starts_with(&self.api_base) {
+            // The token goes along: follow pages only on the API we were configured with.
+            if !url.starts_with(&format!("{}/", self.api_base)) || pages == PAGES_MAX {
+                tracing::warn!(pages, "stopped following Spotify's pages");
                 break;
             }
-            let page: Page<T> = self.get(&url).await?;
+            pages += 1;
+            let page: Page<T> = self.get(&url, as_user).await?;
             out.extend(
                 page.items
                     .into_iter()
@@ -337,6 +446,58 @@ mod tests {
         ];
         assert_eq!(pick(&cands, 213_000).unwrap().url, "c");
         assert!(pick(&cands[..2], 213_000).is_none());
+    }
+
+    #[test]
+    fn playlist_entries_read_item_then_the_deprecated_track() {
+        let page: Page<PlaylistEntry> = serde_json::from_value(serde_json::json!({
+            "items": [
+                {"added_at": "2026-03-10T00:00:00Z",
+                 "item": {"id": "a", "name": "Item", "duration_ms": 1, "type": "track",
+                          "artists": [{"name": "X"}], "external_ids": {"isrc": "I1"}}},
+                {"track": {"id": "b", "name": "Deprecated", "duration_ms": 2}},
+                {"item": null},
+                {"item": {"id": "c", "name": "Episode", "duration_ms": 3, "type": "episode"}},
+                {"item": {"id": null, "name": "Local", "duration_ms": 4, "is_local": true}}
+            ],
+            "next": null, "total": 5
+        }))
+        .unwrap();
+        let tracks: Vec<SpotifyTrack> = page
+            .items
+            .into_iter()
+            .filter_map(PlaylistEntry::into_track)
+            .filter_map(ApiTrack::into_track)
+            .collect();
+        let titles: Vec<&str> = tracks.iter().map(|t| t.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["Item", "Deprecated"],
+            "removed, episode and local skipped"
+        );
+        assert_eq!(tracks[0].isrc.as_deref(), Some("I1"));
+    }
+
+    #[test]
+    fn an_unreadable_playlist_is_one_plain_sentence() {
+        let text = SpotifyError::PlaylistNotReadable.to_string();
+        assert_eq!(
+            text,
+            "Spotify no longer lets apps like this read other people's playlists. Link your own \
+             account with /auth-spotify to play your playlists, or use a YouTube link."
+        );
+    }
+
+    #[test]
+    fn a_shape_error_quotes_nothing_from_the_answer() {
+        let err = serde_json::from_str::<TokenResponse>(r#"{"access_token": 1234567}"#)
+            .map_err(|e| SpotifyError::Shape {
+                line: e.line(),
+                column: e.column(),
+            })
+            .err()
+            .unwrap();
+        assert!(!err.to_string().contains("1234567"), "{err}");
     }
 
     #[test]

@@ -174,6 +174,29 @@ pub fn button(id: u64, guild: Option<u64>, user_id: u64, custom_id: &str) -> Int
     )
 }
 
+/// A choice in the select menu `custom_id` on one of the bot's messages.
+pub fn select(
+    id: u64,
+    guild: Option<u64>,
+    user_id: u64,
+    custom_id: &str,
+    values: &[&str],
+) -> Interaction {
+    let data = MessageComponentInteractionData {
+        custom_id: custom_id.to_owned(),
+        component_type: ComponentType::TextSelectMenu,
+        resolved: None,
+        values: values.iter().map(|v| (*v).to_owned()).collect(),
+    };
+    interaction(
+        id,
+        InteractionType::MessageComponent,
+        guild,
+        user_id,
+        Some(InteractionData::MessageComponent(Box::new(data))),
+    )
+}
+
 /// A slash command `/name` with `options`.
 pub fn command(
     id: u64,

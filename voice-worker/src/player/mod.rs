@@ -269,6 +269,8 @@ impl GuildPlayer {
             self.sync_or_say(&stored).await;
             return Ok(());
         }
+        // A library list's skipped entries are told in the reply, after what was queued.
+        let mut note = None;
         let mut resolved = match &intent.kind {
             IntentKind::Play {
                 query,
@@ -277,8 +279,12 @@ impl GuildPlayer {
             } => Some(
                 self.deps
                     .sources
-                    .resolve(query, *requester_id)
+                    .resolve_noted(query, *requester_id)
                     .await
+                    .map(|r| {
+                        note = r.note;
+                        r.tracks
+                    })
                     .map_err(|e| e.to_string()),
             ),
             _ => None,
@@ -335,7 +341,10 @@ impl GuildPlayer {
             if out.effect != Effect::None {
                 self.show_now_playing(&state).await;
             }
-            if let (Some(text), Some(reply)) = (out.reply, &intent.reply) {
+            if let (Some(mut text), Some(reply)) = (out.reply, &intent.reply) {
+                if let (Some(note), true) = (&note, out.effect != Effect::None) {
+                    text.push_str(&format!(" ({note})"));
+                }
                 self.edit_reply(reply, &text).await;
             }
         }

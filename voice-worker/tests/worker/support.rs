@@ -348,6 +348,7 @@ impl TestWorker {
             parts.store.clone(),
             clock.clone(),
             &parts.music_dir,
+            None,
         )
         .unwrap();
         let voice = Arc::new(FakeVoice::default());
