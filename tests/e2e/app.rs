@@ -67,6 +67,16 @@ pub(crate) async fn spawn_app() -> TestApp {
 }
 
 pub(crate) async fn spawn_app_limited(per_window: usize) -> TestApp {
+    spawn_app_configured(per_window, Vec::new()).await
+}
+
+/// With linked accounts set up by `env` (the stand-ins' URLs and clients), besides the
+/// vault key every deployment has.
+pub(crate) async fn spawn_app_with_accounts(env: Vec<(&'static str, String)>) -> TestApp {
+    spawn_app_configured(1_000, env).await
+}
+
+async fn spawn_app_configured(per_window: usize, env: Vec<(&'static str, String)>) -> TestApp {
     let config = aws::shared().sdk_config().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&config);
     let table = aws::unique("interactions");
@@ -111,12 +121,26 @@ pub(crate) async fn spawn_app_limited(per_window: usize) -> TestApp {
         voice: Arc::new(RestVoiceLookup::new(http.clone())),
         messenger: Arc::new(RestMessenger::new(http)),
     };
+    let mut env = env;
+    env.push((
+        timmybot_config::names::secret::TOKEN_VAULT_KEY,
+        timmybot_tests::chain::VAULT_KEY.to_owned(),
+    ));
+    let accounts = timmybot_accounts::Accounts::open(
+        &timmybot_config::AccountsSettings::read(&Source::from_pairs(env)).unwrap(),
+        store.clone(),
+        clock.clone(),
+        None,
+    )
+    .unwrap()
+    .expect("a vault key, so linked accounts are on");
     let core = Core::new(
         ports,
         BotOwners::parse(&OWNER.to_string()).unwrap(),
         ApplicationId::new(di::APPLICATION_ID).unwrap(),
     )
-    .with_rate_limit(per_window);
+    .with_rate_limit(per_window)
+    .with_accounts(accounts);
     let app = App {
         verifier: Verifier::from_hex(&di::public_key_hex()).unwrap(),
         core: Arc::new(core),

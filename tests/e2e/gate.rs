@@ -129,7 +129,17 @@ async fn a_forged_or_bad_request_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unlisted_guild_or_a_dm_gets_the_request_access_message_and_nothing_else() {
-    let app = spawn_app().await;
+    // Linked accounts fully set up against the stand-ins: were the gate bypassed, linking
+    // would write a pending link and the library commands would call the platforms.
+    let standins = timmybot_tests::standins::Standins::start().await;
+    let app = spawn_app_with_accounts(
+        standins
+            .env()
+            .into_iter()
+            .chain(standins.credentials())
+            .collect(),
+    )
+    .await;
     let in_guild = app
         .interact(&command(3, Some(GUILD), MEMBER, "play", vec![]))
         .await;
@@ -151,10 +161,65 @@ async fn an_unlisted_guild_or_a_dm_gets_the_request_access_message_and_nothing_e
     auto.kind = InteractionType::ApplicationCommandAutocomplete;
     let auto = app.interact(&auto).await;
     assert_eq!(auto, json!({"type": 8, "data": {"choices": []}}));
+    // Every linked-account and library command, button, menu and form, too.
+    for (n, name, opts) in [
+        (10, "auth-youtube", vec![]),
+        (11, "auth-spotify", vec![]),
+        (12, "check-auth", vec![]),
+        (13, "unlink", vec![text("platform", "youtube")]),
+        (14, "my-playlists", vec![]),
+        (15, "liked-songs", vec![text("platform", "spotify")]),
+        (16, "play-history", vec![]),
+        (17, "recommendations", vec![]),
+    ] {
+        let res = app
+            .interact(&command(n, Some(GUILD), MEMBER, name, opts))
+            .await;
+        assert_ephemeral(&res, "isn't enabled");
+    }
+    for (n, id) in [
+        (20, "acct:yt-check"),
+        (21, "acct:sp-paste"),
+        (22, "lib:page:youtube:CAUQAA"),
+        (23, "lib:again:never gonna"),
+    ] {
+        let res = app.interact(&di::button(n, Some(GUILD), MEMBER, id)).await;
+        assert_ephemeral(&res, "isn't enabled");
+    }
+    let res = app
+        .interact(&di::select(
+            24,
+            Some(GUILD),
+            MEMBER,
+            "lib:pick:youtube",
+            &["PLx"],
+        ))
+        .await;
+    assert_ephemeral(&res, "isn't enabled");
+    let res = app
+        .interact(&di::modal_submit(
+            25,
+            Some(GUILD),
+            MEMBER,
+            "acct:sp-form",
+            &[(
+                "acct:sp-url",
+                "http://127.0.0.1:8888/callback?code=c&state=1.x",
+            )],
+        ))
+        .await;
+    assert_ephemeral(&res, "isn't enabled");
     // A non-owner's /allowlist in an unlisted guild is gated like anything else.
     let sneaky = app.interact(&allowlist_add(7, Some(GUILD), MEMBER)).await;
     assert_ephemeral(&sneaky, "isn't enabled");
     app.assert_untouched("unlisted guild").await;
+    assert_eq!(
+        standins.google.devices().len(),
+        0,
+        "no device code was asked for"
+    );
+    assert!(standins.spotify.authorizations().is_empty());
+    assert_eq!(standins.youtube.total_requests(), 0);
     // The counter does see writes: an owner's approval is the entry and its audit record.
     app.interact(&allowlist_add(8, Some(GUILD), OWNER)).await;
     assert_eq!(

@@ -23,6 +23,7 @@ mod dave;
 mod dynamo_faults;
 mod emulator;
 mod gate;
+mod library;
 mod queue;
 mod secrets;
 mod settings;

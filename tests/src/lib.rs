@@ -22,3 +22,4 @@ pub mod latency;
 pub mod media;
 pub mod standins;
 pub mod template;
+pub mod ytdlp;

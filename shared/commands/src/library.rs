@@ -32,8 +32,10 @@ pub const SUGGEST_DEADLINE: Duration = Duration::from_millis(2_200);
 /// How far back `/play-history` and the recommendations look.
 const HISTORY_DEPTH: usize = 200;
 const SHOWN: usize = 10;
-/// Plays a recommendation never repeats.
-const RECENT_EXCLUDED: usize = 50;
+/// Plays that seed the suggestions (the engine asks about the first few).
+const SEEDS: usize = 5;
+/// The latest plays a suggestion never repeats: what the server just heard is not news.
+const RECENT_EXCLUDED: usize = 10;
 
 impl From<AccountError> for CommandError {
     fn from(err: AccountError) -> Self {
@@ -102,7 +104,7 @@ fn device_text(outcome: Option<DeviceOutcome>) -> (String, bool) {
             format!(
                 "Not approved yet. Open **<{}>**, enter **`{}`**, then press the button again.",
                 v.verification_url,
-                escape(&v.user_code)
+                v.user_code.replace('`', "")
             ),
             true,
         ),
@@ -452,7 +454,7 @@ pub async fn play_history(
                 .any(|l| l.platform == Platform::Spotify && !l.needs_relink);
             if spotify_linked {
                 match within(Platform::Spotify, accounts.recently_played(user, 5)).await {
-                    Ok(recent) => {
+                    Ok(recent) if !recent.is_empty() => {
                         for t in recent
                             .into_iter()
                             .take(SHOWN.saturating_sub(items.len()).max(3))
@@ -473,6 +475,7 @@ pub async fn play_history(
                             " Lines marked “on Spotify” are your Spotify recently played.",
                         );
                     }
+                    Ok(_) => {}
                     Err(CommandError::User(why)) => footer.push_str(&format!(" {why}")),
                     Err(e) => return Err(e),
                 }
@@ -504,11 +507,17 @@ pub async fn recommendations(core: &Core, ctx: &Ctx) -> Result<InteractionRespon
         .store
         .recent_plays(ctx.guild, HISTORY_DEPTH)
         .await?;
-    // The user's own plays seed first, then the server's.
-    let mut seeds: Vec<Seed> = plays
-        .iter()
-        .filter(|h| h.requester == user)
-        .chain(plays.iter().filter(|h| h.requester != user))
+    // The user's own latest plays seed; without any, the server's. Only a few: every seed
+    // is also something not to suggest back.
+    let mine: Vec<&HistoryEntry> = plays.iter().filter(|h| h.requester == user).collect();
+    let seed_plays = if mine.is_empty() {
+        plays.iter().collect()
+    } else {
+        mine
+    };
+    let mut seeds: Vec<Seed> = seed_plays
+        .into_iter()
+        .take(SEEDS)
         .map(|h| Seed {
             title: h.title.clone(),
             artist: h.artist.clone(),

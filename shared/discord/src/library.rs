@@ -16,7 +16,6 @@ use twilight_util::builder::InteractionResponseDataBuilder;
 
 use timmybot_domain::Platform;
 
-use crate::render::escape;
 use crate::spec::library as ids;
 
 const COLOR: u32 = 0x5865F2;
@@ -87,7 +86,8 @@ pub fn youtube_code(user_code: &str, url: &str, expires_at_ms: u64) -> Interacti
     let text = format!(
         "1. Open **<{url}>** and sign in.\n2. Enter the code **`{code}`**.\n3. Come back and \
          press **I've approved it**.\n\nThe code expires <t:{expires}:R>.\n\n{YOUTUBE_HONESTY}",
-        code = escape(user_code),
+        // In a code span nothing is markdown; only a backtick could end it.
+        code = user_code.replace('`', ""),
         expires = expires_at_ms / 1000,
     );
     let embed = EmbedBuilder::new()
