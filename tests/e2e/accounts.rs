@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use secrecy::{ExposeSecret, SecretString};
 use timmybot_accounts::link::{AccountError, DeviceOutcome, Linker, Redirect};
 use timmybot_accounts::oauth::{GoogleOAuth, SpotifyOAuth};
-use timmybot_accounts::Vault;
-use timmybot_domain::{Clock, Platform, UserId};
+use timmybot_accounts::{Accounts, Vault};
+use timmybot_config::{AccountsSettings, Source};
+use timmybot_domain::{Clock, LibraryRef, Platform, UserId};
 use timmybot_tests::backends::{dynamo_store, sqlite_store, StoreUnderTest};
-use timmybot_tests::standins::{google, spotify, DeviceAnswer, Standins};
+use timmybot_tests::standins::{google, spotify, DeviceAnswer, SpTrack, Standins, Video};
 
 const KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 const NEW_KEY: &str = "2222222222222222222222222222222222222222222222222222222222222222";
@@ -348,7 +349,7 @@ impl Write for Captured {
     }
 }
 
-/// Every flow, with every log line of every crate captured at TRACE, then searched for
+/// Every flow (linking, refreshing, rotating, reading the library, unlinking), with every log line of every crate captured at TRACE, then searched for
 /// every token, code and device code the stand-ins handed out, and the verifiers.
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_reaches_a_log_line() {
@@ -363,7 +364,22 @@ async fn no_secret_reaches_a_log_line() {
 
     let store = sqlite_store().await;
     let s = Standins::start().await;
-    let l = linker(&s, &store, vault(KEY, None));
+    s.youtube
+        .set_playlists(vec![("PLlogs00001", "Logs", Video::numbered("lg", 3))]);
+    s.spotify.set_liked(SpTrack::numbered("lk", 3));
+    s.spotify.set_recent(SpTrack::numbered("rc", 2));
+    s.spotify.set_top(SpTrack::numbered("tp", 2));
+    let mut env: Vec<(&str, String)> = s.env().into_iter().chain(s.credentials()).collect();
+    env.push(("token_vault_key", KEY.to_owned()));
+    let accounts = Accounts::open(
+        &AccountsSettings::read(&Source::from_pairs(env)).unwrap(),
+        store.store.clone(),
+        store.clock.clone(),
+        None,
+    )
+    .unwrap()
+    .unwrap();
+    let l = accounts.linker();
     let u = user(61);
     l.youtube_start(u).await.unwrap();
     s.google.script(vec![
@@ -386,6 +402,24 @@ async fn no_secret_reaches_a_log_line() {
     s.spotify.rotate_refresh(true);
     store.clock.advance((spotify::ACCESS_EXPIRES_IN) * 1000);
     l.access_token(u, Platform::Spotify).await.unwrap();
+    // The library, read with those tokens.
+    accounts
+        .playlists(u, Platform::Youtube, None)
+        .await
+        .unwrap();
+    accounts
+        .playlists(u, Platform::Spotify, None)
+        .await
+        .unwrap();
+    let yt = LibraryRef::playlist(Platform::Youtube, "PLlogs00001").unwrap();
+    assert_eq!(accounts.expand(u, &yt, 50).await.unwrap().tracks.len(), 3);
+    let liked = LibraryRef::liked(Platform::Spotify, true).unwrap();
+    assert_eq!(
+        accounts.expand(u, &liked, 50).await.unwrap().tracks.len(),
+        3
+    );
+    accounts.recently_played(u, 5).await.unwrap();
+    accounts.top_tracks(u, 5).await.unwrap();
     l.unlink(u, Platform::Youtube).await.unwrap();
     l.unlink(u, Platform::Spotify).await.unwrap();
 

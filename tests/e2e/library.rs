@@ -4,130 +4,16 @@
 //! redirect to the callback route, `/liked-songs` heard; `/play-history`, `/recommendations`
 //! with ListenBrainz down falling back to this server's history; `/unlink`.
 
-use serde_json::Value;
 use timmybot_domain::{GuildId, HistoryEntry, Platform, TrackKey, UserId};
-use timmybot_fake_discord::gateway::FakeGuild;
-use timmybot_fake_discord::interactions as di;
-use timmybot_tests::chain::{guild, member, spawn_sharded, Chain, Layout, WAIT};
-use timmybot_tests::standins::{DeviceAnswer, SpPlaylist, SpTrack, Standins, Video};
-use timmybot_tests::ytdlp::{Ytdlp, SECS};
-
-struct Library {
-    chain: Chain,
-    s: Standins,
-    ytdlp: Ytdlp,
-    _dir: tempfile::TempDir,
-}
-
-/// The chain with linked accounts on, pointed at the stand-ins, with the router also served
-/// on a loopback port that `PUBLIC_URL` names (so Spotify's redirect reaches the callback).
-async fn spawn_library(g: &FakeGuild) -> Library {
-    let dir = tempfile::tempdir().expect("a scratch folder");
-    let s = Standins::start().await;
-    let ytdlp = Ytdlp::start(dir.path()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port for the router");
-    let public = format!("http://{}", listener.local_addr().expect("its address"));
-    let mut env: Vec<(String, String)> = s
-        .env()
-        .into_iter()
-        .chain(s.credentials())
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    env.push(("PUBLIC_URL".into(), public));
-    env.push(("YTDLP_PATH".into(), ytdlp.program.display().to_string()));
-    let chain = spawn_sharded(std::slice::from_ref(g), Layout::single("2m").with_env(env)).await;
-    let router = chain.router();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    Library {
-        chain,
-        s,
-        ytdlp,
-        _dir: dir,
-    }
-}
-
-fn text(res: &Value) -> String {
-    let d = &res["data"];
-    let mut out = d["content"].as_str().unwrap_or_default().to_owned();
-    for e in d["embeds"].as_array().into_iter().flatten() {
-        out.push('\n');
-        out.push_str(e["description"].as_str().unwrap_or_default());
-        out.push('\n');
-        out.push_str(e["footer"]["text"].as_str().unwrap_or_default());
-    }
-    out
-}
-
-fn components(res: &Value) -> Vec<Value> {
-    res["data"]["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
-        .collect()
-}
-
-impl Library {
-    /// Sends `i`; a "Slow down" answer (6 interactions in 10 s is the limit a person meets
-    /// too) is sent again once the limiter says it may be.
-    async fn send(
-        &mut self,
-        make: impl Fn(u64) -> twilight_model::application::interaction::Interaction,
-    ) -> (Value, String) {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let id = self.chain.next_id();
-            let (res, token) = self.chain.send(make(id)).await;
-            let content = res["data"]["content"].as_str().unwrap_or_default();
-            let Some(wait) = content
-                .strip_prefix("Slow down")
-                .and_then(|rest| rest.split("Try again in ").nth(1))
-                .and_then(|rest| rest.split(' ').next())
-                .and_then(|s| s.parse::<u64>().ok())
-            else {
-                return (res, token);
-            };
-            assert!(
-                std::time::Instant::now() < deadline,
-                "rate limited past {WAIT:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
-        }
-    }
-
-    async fn command(
-        &mut self,
-        g: &FakeGuild,
-        name: &str,
-        args: &[(&str, &str)],
-    ) -> (Value, String) {
-        let (guild, user, channel) = (g.id, member(g), g.text_channel);
-        self.send(|id| di::slash(id, guild, user, channel, name, args))
-            .await
-    }
-
-    async fn press(&mut self, g: &FakeGuild, custom_id: &str) -> Value {
-        let (guild, user, channel) = (g.id, member(g), g.text_channel);
-        self.send(|id| di::in_channel(di::button(id, Some(guild), user, custom_id), channel))
-            .await
-            .0
-    }
-
-    async fn pick(&mut self, g: &FakeGuild, menu: &str, value: &str) -> (Value, String) {
-        let (guild, user, channel) = (g.id, member(g), g.text_channel);
-        self.send(|id| di::in_channel(di::select(id, Some(guild), user, menu, &[value]), channel))
-            .await
-    }
-}
+use timmybot_tests::chain::{guild, member, WAIT};
+use timmybot_tests::library::{components, spawn_library, text};
+use timmybot_tests::standins::{DeviceAnswer, SpPlaylist, SpTrack, Video};
+use timmybot_tests::ytdlp::SECS;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_youtube_playlist_linked_listed_and_picked_is_heard() {
     let g = guild(1);
-    let mut lib = spawn_library(&g).await;
+    let mut lib = spawn_library(std::slice::from_ref(&g)).await;
     let mut list = vec![Video::new(
         "t440",
         "First tone",
@@ -218,7 +104,7 @@ async fn a_youtube_playlist_linked_listed_and_picked_is_heard() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spotify_links_through_the_callback_and_liked_songs_history_and_suggestions_follow() {
     let g = guild(2);
-    let mut lib = spawn_library(&g).await;
+    let mut lib = spawn_library(std::slice::from_ref(&g)).await;
     let liked = vec![
         SpTrack::new(
             "0000000000000000000001",

@@ -19,6 +19,7 @@ pub mod fakes;
 pub mod faults;
 pub mod http_files;
 pub mod latency;
+pub mod library;
 pub mod media;
 pub mod standins;
 pub mod template;

@@ -112,6 +112,27 @@ async fn a_slash_command_over_the_gateway_plays_the_tone() {
     let unsigned = http.post(&url).body(ping).send().await.unwrap();
     assert_eq!(unsigned.status(), 401);
 
+    // With no vault key configured, the first start made one beside the database, private.
+    let key = dir.path().join("timmybot-vault.key");
+    let text = std::fs::read_to_string(&key).expect("the vault key file");
+    assert_eq!(text.trim().len(), 64, "32 bytes as hex");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The Spotify callback is served by the same router; this bot has no Spotify app.
+    let callback = http
+        .get(format!(
+            "http://{listen}/oauth/spotify/callback?code=c&state=1.x"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(callback.status(), 501);
+    assert!(callback.text().await.unwrap().contains("set up on this bot"));
+
     let play = slash(
         1_900_000_000_000_000_001,
         GUILD,

@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use timmybot_accounts::AccountError;
+
 use crate::routes::App;
 
 /// Longer than any real callback's parameters; anything past it is refused unread.
@@ -27,8 +29,9 @@ pub async fn spotify_callback(
     Query(params): Query<Callback>,
 ) -> Response {
     let Some(accounts) = app.core.accounts() else {
+        // Not 404: the route is served, the feature is off.
         return page(
-            StatusCode::NOT_FOUND,
+            StatusCode::NOT_IMPLEMENTED,
             "Linking Spotify isn't set up on this bot.",
         );
     };
@@ -64,6 +67,9 @@ pub async fn spotify_callback(
             StatusCode::OK,
             "✅ Spotify is linked. You can close this tab and go back to Discord: try /my-playlists.",
         ),
+        Err(e @ AccountError::NotConfigured(_)) => {
+            page(StatusCode::NOT_IMPLEMENTED, &e.to_string())
+        }
         Err(e) if e.is_users() => page(StatusCode::BAD_REQUEST, &e.to_string()),
         Err(e) => {
             tracing::error!(error = %e, "finishing a Spotify link failed");

@@ -124,6 +124,12 @@ pub enum SpotifyError {
     Status(u16),
     #[error("that Spotify item was not found")]
     NotFound,
+    /// 429: rate limited, or the app's quota is spent (`QUOTA_EXCEEDED`).
+    #[error("Spotify is limiting this bot's requests right now (its quota may be used up); try again later")]
+    Busy,
+    /// The requester's own token was refused: revoked at Spotify since it was refreshed.
+    #[error("Spotify no longer accepts your link; link it again with /auth-spotify")]
+    UserTokenRefused,
     /// No linked account to read the playlist as, or the playlist is someone else's (403 on
     /// `/items`). Shown to the user as it stands, so it is a whole sentence.
     #[error("{}", PLAYLIST_NOT_READABLE)]
@@ -322,6 +328,8 @@ impl SpotifyApi {
         match resp.status().as_u16() {
             200..=299 => read_json(resp).await,
             404 => Err(SpotifyError::NotFound),
+            401 if as_user.is_some() => Err(SpotifyError::UserTokenRefused),
+            429 => Err(SpotifyError::Busy),
             s => Err(SpotifyError::Status(s)),
         }
     }

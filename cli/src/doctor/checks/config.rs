@@ -1,7 +1,7 @@
 //! Settings and where each came from, the secret and its vault key, the optional OAuth
 //! clients.
 
-use timmybot_config::names::{env, secret};
+use timmybot_config::names::{env, routes, secret};
 use timmybot_config::secrets::Secrets;
 use timmybot_config::Source;
 
@@ -138,8 +138,8 @@ pub(super) fn oauth(r: &mut Report, src: &Source) {
     for (name, id, secret, what) in [
         (
             "YouTube",
-            "YOUTUBE_CLIENT_ID",
-            "YOUTUBE_CLIENT_SECRET",
+            env::YOUTUBE_CLIENT_ID,
+            env::YOUTUBE_CLIENT_SECRET,
             "a Google \"TVs and Limited Input devices\" OAuth client",
         ),
         (
@@ -157,6 +157,27 @@ pub(super) fn oauth(r: &mut Report, src: &Source) {
                 name,
                 format!("only one of {id} and {secret} is set"),
                 "set both, or neither",
+            ),
+        }
+    }
+    if src.get(env::SPOTIFY_CLIENT_ID).is_some() {
+        match src.get(env::PUBLIC_URL) {
+            Some(url) => r.pass(
+                OAUTH,
+                "Spotify redirect",
+                format!(
+                    "{url}{} (register it in the Spotify app)",
+                    routes::SPOTIFY_CALLBACK
+                ),
+            ),
+            None => r.info(
+                OAUTH,
+                "Spotify redirect",
+                format!(
+                    "PUBLIC_URL not set: users paste the address they land on; register {} \
+                     in the Spotify app",
+                    timmybot_accounts::service::LOOPBACK_REDIRECT
+                ),
             ),
         }
     }
