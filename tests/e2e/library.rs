@@ -7,7 +7,7 @@
 use timmybot_domain::{GuildId, HistoryEntry, Platform, TrackKey, UserId};
 use timmybot_tests::chain::{guild, member, WAIT};
 use timmybot_tests::library::{components, spawn_library, text};
-use timmybot_tests::standins::{DeviceAnswer, SpPlaylist, SpTrack, Video};
+use timmybot_tests::standins::{DeviceAnswer, SpPlaylist, SpTrack, Video, VideoStatus};
 use timmybot_tests::ytdlp::SECS;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,6 +21,7 @@ async fn a_youtube_playlist_linked_listed_and_picked_is_heard() {
         SECS as u64,
     )];
     list.extend(Video::numbered("yt", 3));
+    list.push(Video::new("gone0000001", "Private video", "", 0).with_status(VideoStatus::Private));
     lib.s.youtube.set_playlists(vec![
         ("PLmine0001", "Road trip", list),
         ("PLmine0002", "Focus", Video::numbered("fo", 2)),
@@ -66,7 +67,7 @@ async fn a_youtube_playlist_linked_listed_and_picked_is_heard() {
     assert_eq!(select["custom_id"], "lib:pick:youtube", "{menu}");
     let options = select["options"].as_array().expect("options");
     assert_eq!(options[0]["label"], "Road trip");
-    assert_eq!(options[0]["description"], "4 tracks · YouTube");
+    assert_eq!(options[0]["description"], "5 tracks · YouTube");
     // A second listing within the minute is served from the cache: YouTube's quota.
     let before = lib.s.youtube.total_requests();
     lib.command(&g, "my-playlists", &[]).await;
@@ -89,6 +90,12 @@ async fn a_youtube_playlist_linked_listed_and_picked_is_heard() {
         .wait_reply(&token, WAIT, |r| r.edits > 0)
         .await;
     assert!(reply.content.contains("Queued 4 tracks"), "{reply:?}");
+    assert!(
+        reply
+            .content
+            .contains("1 entry was skipped: it is private, removed or not a song"),
+        "the private video is skipped with a message: {reply:?}"
+    );
     assert!(
         lib.ytdlp.runs().iter().any(|r| r.contains("watch?v=t440")),
         "played through yt-dlp by video id"

@@ -131,7 +131,11 @@ async fn a_slash_command_over_the_gateway_plays_the_tone() {
         .await
         .unwrap();
     assert_eq!(callback.status(), 501);
-    assert!(callback.text().await.unwrap().contains("set up on this bot"));
+    assert!(callback
+        .text()
+        .await
+        .unwrap()
+        .contains("set up on this bot"));
 
     let play = slash(
         1_900_000_000_000_000_001,
