@@ -243,16 +243,8 @@ impl Linker {
             interval_s: start.interval.as_secs().max(1),
             not_before_ms: now.saturating_add(start.interval.as_millis() as u64),
         };
-        let sealed = pending.seal(&self.vault, user, Platform::Youtube);
-        self.update(user, |p| {
-            p.pending_auth = Some(PendingAuth {
-                platform: Platform::Youtube,
-                sealed: sealed.clone(),
-                expires_at_ms,
-            });
-            Ok(())
-        })
-        .await?;
+        self.set_pending(user, Platform::Youtube, &pending, expires_at_ms, false)
+            .await?;
         Ok(DeviceView {
             user_code: start.user_code,
             verification_url: start.verification_url,
@@ -306,19 +298,8 @@ impl Linker {
                     interval_s,
                     not_before_ms: now.saturating_add(interval_s * 1000),
                 };
-                let sealed = next.seal(&self.vault, user, Platform::Youtube);
-                let expires_at_ms = pending.expires_at_ms;
-                self.update(user, |p| {
-                    if p.pending_auth.as_ref().map(|p| p.platform) == Some(Platform::Youtube) {
-                        p.pending_auth = Some(PendingAuth {
-                            platform: Platform::Youtube,
-                            sealed: sealed.clone(),
-                            expires_at_ms,
-                        });
-                    }
-                    Ok(())
-                })
-                .await?;
+                self.set_pending(user, Platform::Youtube, &next, pending.expires_at_ms, true)
+                    .await?;
                 return Ok(Some(DeviceOutcome::SlowDown { interval_s, view }));
             }
             DevicePoll::Denied => DeviceOutcome::Denied,
@@ -343,6 +324,31 @@ impl Linker {
                 Pending::Device { not_before_ms, .. } => Some(not_before_ms.saturating_sub(now)),
                 Pending::Pkce { .. } => None,
             }))
+    }
+
+    /// Seals `pending` onto the user item. `only_replacing`: only if a link on `platform`
+    /// is still pending (a slower answer must not revive one that finished meanwhile).
+    async fn set_pending(
+        &self,
+        user: UserId,
+        platform: Platform,
+        pending: &Pending,
+        expires_at_ms: u64,
+        only_replacing: bool,
+    ) -> Result<(), AccountError> {
+        let sealed = pending.seal(&self.vault, user, platform);
+        self.update(user, |p| {
+            let same = p.pending_auth.as_ref().map(|p| p.platform) == Some(platform);
+            if same || !only_replacing {
+                p.pending_auth = Some(PendingAuth {
+                    platform,
+                    sealed: sealed.clone(),
+                    expires_at_ms,
+                });
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn clear_pending(&self, user: UserId, platform: Platform) -> Result<(), AccountError> {
@@ -395,17 +401,9 @@ impl Linker {
             verifier: auth.verifier,
             redirect_uri: redirect.uri().to_owned(),
         };
-        let sealed = pending.seal(&self.vault, user, Platform::Spotify);
         let expires_at_ms = self.clock.now_ms().saturating_add(PKCE_TTL_MS);
-        self.update(user, |p| {
-            p.pending_auth = Some(PendingAuth {
-                platform: Platform::Spotify,
-                sealed: sealed.clone(),
-                expires_at_ms,
-            });
-            Ok(())
-        })
-        .await?;
+        self.set_pending(user, Platform::Spotify, &pending, expires_at_ms, false)
+            .await?;
         Ok((auth.url, redirect.clone()))
     }
 

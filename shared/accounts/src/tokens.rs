@@ -52,9 +52,7 @@ impl Tokens {
             linked_at_ms: self.linked_at_ms,
             needs_relink: self.needs_relink,
         };
-        // Serialising strings and numbers cannot fail.
-        let json = zeroizing(serde_json::to_vec(&wire).unwrap_or_default());
-        vault.seal(user, platform, json.expose_secret())
+        seal_json(vault, user, platform, &wire)
     }
 
     pub fn open(
@@ -64,8 +62,7 @@ impl Tokens {
         blob: &SealedBlob,
     ) -> Result<Self, VaultError> {
         let plain = vault.open(user, platform, blob)?;
-        let wire: TokensWire<'_> =
-            serde_json::from_slice(plain.expose_secret()).map_err(|_| VaultError::Malformed)?;
+        let wire: TokensWire<'_> = parse(&plain)?;
         Ok(Self {
             access: SecretString::from(wire.access.to_owned()),
             refresh: wire.refresh.map(|r| SecretString::from(r.to_owned())),
@@ -154,8 +151,7 @@ impl Pending {
                 redirect_uri,
             },
         };
-        let json = zeroizing(serde_json::to_vec(&wire).unwrap_or_default());
-        vault.seal(user, platform, json.expose_secret())
+        seal_json(vault, user, platform, &wire)
     }
 
     pub fn open(
@@ -165,8 +161,7 @@ impl Pending {
         blob: &SealedBlob,
     ) -> Result<Self, VaultError> {
         let plain = vault.open(user, platform, blob)?;
-        let wire: PendingWire<'_> =
-            serde_json::from_slice(plain.expose_secret()).map_err(|_| VaultError::Malformed)?;
+        let wire: PendingWire<'_> = parse(&plain)?;
         Ok(match wire {
             PendingWire::Device {
                 device_code,
@@ -194,9 +189,21 @@ impl Pending {
     }
 }
 
-/// The plaintext JSON is a secret too: wiped when dropped.
-fn zeroizing(bytes: Vec<u8>) -> secrecy::SecretBox<Vec<u8>> {
-    secrecy::SecretBox::new(Box::new(bytes))
+/// Seals `wire` as JSON. The plaintext is a secret too: it is wiped when dropped.
+fn seal_json<T: Serialize>(
+    vault: &Vault,
+    user: UserId,
+    platform: Platform,
+    wire: &T,
+) -> SealedBlob {
+    // Serialising strings and numbers cannot fail.
+    let json = secrecy::SecretBox::new(Box::new(serde_json::to_vec(wire).unwrap_or_default()));
+    vault.seal(user, platform, json.expose_secret())
+}
+
+/// What an opened blob holds; borrowed from the plaintext, which the caller keeps.
+fn parse<'a, T: Deserialize<'a>>(plain: &'a secrecy::SecretBox<Vec<u8>>) -> Result<T, VaultError> {
+    serde_json::from_slice(plain.expose_secret()).map_err(|_| VaultError::Malformed)
 }
 
 #[cfg(test)]

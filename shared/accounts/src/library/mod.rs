@@ -105,6 +105,21 @@ fn quota_sentence(platform: Platform) -> &'static str {
     }
 }
 
+/// A GET of `base` + `path` with the user's token, its errors mapped for `platform`.
+pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    base: &str,
+    platform: Platform,
+    path: &str,
+    query: &[(&str, &str)],
+    token: &secrecy::SecretString,
+) -> Result<T, LibraryError> {
+    let req = http.get(format!("{base}{path}")).query(query);
+    crate::http::json(req, Some(token))
+        .await
+        .map_err(|e| map_http(platform, e))
+}
+
 /// Maps the HTTP helper's errors to what the library promises: a spent quota, a refused token.
 pub(crate) fn map_http(platform: Platform, err: HttpError) -> LibraryError {
     match err {

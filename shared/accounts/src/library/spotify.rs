@@ -12,10 +12,10 @@ use serde::Deserialize;
 use timmybot_domain::Platform;
 
 use super::{
-    base, clean_isrc, clean_name, clean_text, clean_title, map_http, valid_spotify_id, Expanded,
+    base, clean_isrc, clean_name, clean_text, clean_title, valid_spotify_id, Expanded,
     LibraryError, LibraryTrack, Page, Playlist, EXPAND_MAX, PAGES_MAX, PAGE_SIZE, TITLE_MAX,
 };
-use crate::http::{self, HttpError};
+use crate::http::HttpError;
 
 /// Spotify's page size for playlists, items and saved tracks (`limit` above 50 is a 400).
 const LIMIT: usize = 50;
@@ -318,10 +318,15 @@ impl SpotifyLibrary {
         query: &[(&str, &str)],
         token: &SecretString,
     ) -> Result<T, LibraryError> {
-        let req = self.http.get(format!("{}{path}", self.base)).query(query);
-        http::json(req, Some(token))
-            .await
-            .map_err(|e| map_http(Platform::Spotify, e))
+        super::get(
+            &self.http,
+            &self.base,
+            Platform::Spotify,
+            path,
+            query,
+            token,
+        )
+        .await
     }
 }
 
@@ -403,7 +408,7 @@ mod tests {
     }
 
     fn lib(stand: &Stand) -> SpotifyLibrary {
-        SpotifyLibrary::new(http::client(), &stand.base)
+        SpotifyLibrary::new(crate::http::client(), &stand.base)
     }
 
     fn offset(req: &Req) -> usize {

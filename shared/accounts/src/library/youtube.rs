@@ -8,10 +8,9 @@ use serde::Deserialize;
 use timmybot_domain::Platform;
 
 use super::{
-    base, clean_name, clean_title, map_http, valid_youtube_id, Expanded, LibraryError,
-    LibraryTrack, Page, Playlist, CURSOR_MAX, EXPAND_MAX, PAGES_MAX, PAGE_SIZE,
+    base, clean_name, clean_title, valid_youtube_id, Expanded, LibraryError, LibraryTrack, Page,
+    Playlist, CURSOR_MAX, EXPAND_MAX, PAGES_MAX, PAGE_SIZE,
 };
-use crate::http;
 
 /// The most items `playlistItems` and `videos` return per page.
 const ITEMS_PER_PAGE: &str = "50";
@@ -241,10 +240,15 @@ impl YoutubeLibrary {
         query: &[(&str, &str)],
         token: &SecretString,
     ) -> Result<T, LibraryError> {
-        let req = self.http.get(format!("{}{path}", self.base)).query(query);
-        http::json(req, Some(token))
-            .await
-            .map_err(|e| map_http(Platform::Youtube, e))
+        super::get(
+            &self.http,
+            &self.base,
+            Platform::Youtube,
+            path,
+            query,
+            token,
+        )
+        .await
     }
 }
 
@@ -378,7 +382,7 @@ mod tests {
     }
 
     fn lib(stand: &Stand) -> YoutubeLibrary {
-        YoutubeLibrary::new(http::client(), &format!("{}/", stand.base))
+        YoutubeLibrary::new(crate::http::client(), &format!("{}/", stand.base))
     }
 
     /// Answers 401 unless the bearer is GOOD, the way Google does.
