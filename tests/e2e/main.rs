@@ -24,6 +24,7 @@ mod dynamo_faults;
 mod emulator;
 mod gate;
 mod library;
+mod lyrics;
 mod queue;
 mod secrets;
 mod settings;

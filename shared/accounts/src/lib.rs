@@ -8,11 +8,13 @@
 //! - [`library`]: the user's playlists and liked music on YouTube and Spotify.
 //! - [`link`]: linking, checking, refreshing and unlinking, on the user item.
 //! - [`service`]: [`Accounts`], the one handle the command core and the worker use.
+//! - [`lyrics`]: LRCLIB's open API, synced lines parsed.
 //! - [`recommend`]: suggestions from our own history, MusicBrainz and ListenBrainz.
 
 pub mod http;
 pub mod library;
 pub mod link;
+pub mod lyrics;
 pub mod oauth;
 pub mod recommend;
 pub mod service;

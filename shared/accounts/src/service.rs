@@ -26,6 +26,7 @@ pub struct Accounts {
     youtube: YoutubeLibrary,
     spotify: SpotifyLibrary,
     recommender: Recommender,
+    lyrics: crate::lyrics::Lrclib,
     lists: ListCache,
     clock: Arc<dyn Clock>,
 }
@@ -93,7 +94,8 @@ impl Accounts {
             linker: Linker::new(store, vault, Arc::clone(&clock), google, spotify),
             youtube: YoutubeLibrary::new(http.clone(), &urls.youtube_api),
             spotify: SpotifyLibrary::new(http.clone(), &urls.spotify_api),
-            recommender: Recommender::new(http, &urls.musicbrainz, &urls.listenbrainz),
+            recommender: Recommender::new(http.clone(), &urls.musicbrainz, &urls.listenbrainz),
+            lyrics: crate::lyrics::Lrclib::new(http, &urls.lrclib),
             lists: ListCache::new(),
             clock,
         })
@@ -105,6 +107,10 @@ impl Accounts {
 
     pub fn recommender(&self) -> &Recommender {
         &self.recommender
+    }
+
+    pub fn lyrics(&self) -> &crate::lyrics::Lrclib {
+        &self.lyrics
     }
 
     /// Forgets cached lists after an unlink.

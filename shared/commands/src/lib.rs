@@ -20,6 +20,7 @@ mod audit;
 mod autocomplete;
 mod fast;
 mod library;
+mod lyrics;
 pub mod permissions;
 mod playback;
 pub mod ports;
@@ -351,6 +352,9 @@ impl Core {
                 if let Some(rest) = id.strip_prefix(lib_ids::PAGE) {
                     return library::playlists_page(self, &ctx, rest).await;
                 }
+                if let Some(rest) = id.strip_prefix(lib_ids::LYRICS_PAGE) {
+                    return lyrics::page_button(self, rest).await;
+                }
                 if let Some(query) = id.strip_prefix(lib_ids::AGAIN) {
                     return library::again(self, &ctx, query).await;
                 }
@@ -450,6 +454,7 @@ impl Core {
             }
             Command::PlayHistory { scope } => library::play_history(self, ctx, scope).await,
             Command::Recommendations => library::recommendations(self, ctx).await,
+            Command::Lyrics { query } => lyrics::run(self, ctx, query).await,
         }
     }
 }

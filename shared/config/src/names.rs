@@ -50,6 +50,7 @@ pub mod env {
     pub const SPOTIFY_API_URL: &str = "SPOTIFY_API_URL";
     pub const MUSICBRAINZ_URL: &str = "MUSICBRAINZ_URL";
     pub const LISTENBRAINZ_URL: &str = "LISTENBRAINZ_URL";
+    pub const LRCLIB_URL: &str = "LRCLIB_URL";
     /// The bitrate every outgoing voice stream keeps to, such as `64k`, or `passthrough`.
     pub const VOICE_BITRATE: &str = "VOICE_BITRATE";
     /// How many workers split the shards, and which one this is (DESIGN.md "When one worker

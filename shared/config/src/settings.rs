@@ -137,20 +137,22 @@ pub struct ServiceUrls {
     pub spotify_api: String,
     pub musicbrainz: String,
     pub listenbrainz: String,
+    pub lrclib: String,
 }
 
 impl ServiceUrls {
-    pub const REAL: [(&'static str, &'static str); 6] = [
+    pub const REAL: [(&'static str, &'static str); 7] = [
         (env::GOOGLE_OAUTH_URL, "https://oauth2.googleapis.com"),
         (env::YOUTUBE_API_URL, "https://www.googleapis.com"),
         (env::SPOTIFY_ACCOUNTS_URL, "https://accounts.spotify.com"),
         (env::SPOTIFY_API_URL, "https://api.spotify.com"),
         (env::MUSICBRAINZ_URL, "https://musicbrainz.org"),
         (env::LISTENBRAINZ_URL, "https://api.listenbrainz.org"),
+        (env::LRCLIB_URL, "https://lrclib.net"),
     ];
 
     pub fn read(src: &Source) -> Result<Self, ConfigError> {
-        let [google_oauth, youtube_api, spotify_accounts, spotify_api, musicbrainz, listenbrainz] =
+        let [google_oauth, youtube_api, spotify_accounts, spotify_api, musicbrainz, listenbrainz, lrclib] =
             Self::REAL.map(|(name, real)| {
                 let value = src.get(name).unwrap_or_else(|| real.to_owned());
                 let ok = url::Url::parse(&value)
@@ -168,6 +170,7 @@ impl ServiceUrls {
             spotify_api: check(spotify_api)?,
             musicbrainz: check(musicbrainz)?,
             listenbrainz: check(listenbrainz)?,
+            lrclib: check(lrclib)?,
         })
     }
 }

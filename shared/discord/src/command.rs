@@ -70,6 +70,10 @@ pub enum Command {
         scope: HistoryScope,
     },
     Recommendations,
+    /// `None`: the current track.
+    Lyrics {
+        query: Option<String>,
+    },
 }
 
 /// `/play-history`: the user's own plays here, or everyone's.
@@ -206,6 +210,13 @@ impl Command {
                 },
             },
             name::RECOMMENDATIONS => Self::Recommendations,
+            name::LYRICS => Self::Lyrics {
+                query: a
+                    .string(opt::QUERY)
+                    .map(str::trim)
+                    .filter(|q| !q.is_empty())
+                    .map(|q| q.chars().take(200).collect()),
+            },
             other => return Err(ArgError::Unknown(other.chars().take(32).collect())),
         })
     }
@@ -240,6 +251,7 @@ impl Command {
             Self::LikedSongs { .. } => name::LIKED_SONGS,
             Self::PlayHistory { .. } => name::PLAY_HISTORY,
             Self::Recommendations => name::RECOMMENDATIONS,
+            Self::Lyrics { .. } => name::LYRICS,
         }
     }
 }

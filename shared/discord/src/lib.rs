@@ -13,6 +13,7 @@ pub mod access;
 pub mod command;
 pub mod ids;
 pub mod library;
+pub mod lyrics;
 pub mod render;
 pub mod reply;
 pub mod rest;

@@ -52,6 +52,7 @@ pub mod name {
     pub const LIKED_SONGS: &str = "liked-songs";
     pub const PLAY_HISTORY: &str = "play-history";
     pub const RECOMMENDATIONS: &str = "recommendations";
+    pub const LYRICS: &str = "lyrics";
 }
 
 /// Option names.
@@ -93,6 +94,8 @@ pub mod library {
     pub const AGAIN: &str = "lib:again:";
     /// Discord's limit on a custom id.
     pub const CUSTOM_ID_MAX: usize = 100;
+    /// The lyrics' page buttons: `lyrics:<LRCLIB id>:<page>`.
+    pub const LYRICS_PAGE: &str = "lyrics:";
 }
 
 /// Custom ids of the now-playing message's buttons: the worker posts them, the command core
@@ -281,6 +284,14 @@ pub fn specs() -> Result<Vec<CommandSpec>, CommandValidationError> {
         music(
             name::RECOMMENDATIONS,
             "Suggestions from what you and this server played",
+        ),
+        music(
+            name::LYRICS,
+            "Lyrics of what is playing, or of a song you name",
+        )
+        .option(
+            StringBuilder::new(opt::QUERY, "Artist and title; what is playing if left out")
+                .max_length(200),
         ),
     ]
     .into_iter()

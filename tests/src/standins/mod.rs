@@ -11,12 +11,14 @@
 //!   Web API after March 2026 (`/items`, metadata only for someone else's playlist).
 //! - [`musicbrainz`]: ISRC and artist look-ups, 1 request/s and a User-Agent enforced.
 //! - [`listenbrainz`]: LB Radio by artist, down or hanging on demand.
+//! - [`lrclib`]: lyrics by artist, title and duration, by id, and by search.
 //!
 //! Every server stops when its stand-in is dropped. None of them logs: what they record
 //! (forms, bearer tokens) stays in memory for the test to read.
 
 pub mod google;
 pub mod listenbrainz;
+pub mod lrclib;
 pub mod musicbrainz;
 pub mod spotify;
 pub mod youtube;
@@ -33,6 +35,7 @@ use serde_json::Value;
 
 pub use google::{DeviceAnswer, Google};
 pub use listenbrainz::ListenBrainz;
+pub use lrclib::{Lrclib, Song};
 pub use musicbrainz::MusicBrainz;
 pub use spotify::{ApiCall, Authorization, SpPlaylist, SpTrack, Spotify};
 pub use youtube::{Video, VideoStatus, YouTube};
@@ -44,6 +47,7 @@ pub struct Standins {
     pub spotify: Spotify,
     pub musicbrainz: MusicBrainz,
     pub listenbrainz: ListenBrainz,
+    pub lrclib: Lrclib,
 }
 
 impl Standins {
@@ -56,6 +60,7 @@ impl Standins {
             spotify: Spotify::start().await,
             musicbrainz: MusicBrainz::start().await,
             listenbrainz: ListenBrainz::start().await,
+            lrclib: Lrclib::start().await,
         }
     }
 
@@ -68,6 +73,7 @@ impl Standins {
             ("SPOTIFY_API_URL", self.spotify.api_url()),
             ("MUSICBRAINZ_URL", self.musicbrainz.url()),
             ("LISTENBRAINZ_URL", self.listenbrainz.url()),
+            ("LRCLIB_URL", self.lrclib.url()),
         ]
     }
 

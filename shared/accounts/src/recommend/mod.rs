@@ -12,7 +12,7 @@
 //! whole process, a request that could not be made before the caller's deadline is not made,
 //! and what they answer is cached (artists for a day, radio for an hour).
 
-mod limiter;
+pub(crate) mod limiter;
 mod listenbrainz;
 mod musicbrainz;
 
