@@ -81,9 +81,8 @@ pub enum Pending {
         device_code: SecretString,
         user_code: String,
         verification_url: String,
+        /// The wait Google asked for between requests (it grows on `slow_down`).
         interval_s: u64,
-        /// No token request before this: the interval Google asked for (it grows on `slow_down`).
-        not_before_ms: u64,
     },
     /// Spotify's authorization code with PKCE: the state's nonce and the verifier.
     Pkce {
@@ -116,7 +115,6 @@ enum PendingWire<'a> {
         user_code: &'a str,
         verification_url: &'a str,
         interval_s: u64,
-        not_before_ms: u64,
     },
     Pkce {
         nonce: &'a str,
@@ -133,13 +131,11 @@ impl Pending {
                 user_code,
                 verification_url,
                 interval_s,
-                not_before_ms,
             } => PendingWire::Device {
                 device_code: device_code.expose_secret(),
                 user_code,
                 verification_url,
                 interval_s: *interval_s,
-                not_before_ms: *not_before_ms,
             },
             Self::Pkce {
                 nonce,
@@ -168,13 +164,11 @@ impl Pending {
                 user_code,
                 verification_url,
                 interval_s,
-                not_before_ms,
             } => Self::Device {
                 device_code: SecretString::from(device_code.to_owned()),
                 user_code: user_code.to_owned(),
                 verification_url: verification_url.to_owned(),
                 interval_s,
-                not_before_ms,
             },
             PendingWire::Pkce {
                 nonce,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use twilight_model::http::interaction::InteractionResponse;
 
-use timmybot_accounts::lyrics::Lyrics;
+use timmybot_accounts::lyrics::{Lyrics, LyricsError};
 use timmybot_discord::lyrics::{self as ui, LyricsView};
 use timmybot_discord::render::escape;
 use timmybot_discord::reply;
@@ -22,16 +22,16 @@ fn lrclib(core: &Core) -> Result<&timmybot_accounts::lyrics::Lrclib, CommandErro
         .ok_or_else(|| CommandError::User("Lyrics aren't set up on this bot.".into()))
 }
 
-async fn within<T>(
-    fut: impl std::future::Future<Output = Result<T, timmybot_accounts::lyrics::LyricsError>>,
-) -> Result<T, CommandError> {
-    match tokio::time::timeout(DEADLINE, fut).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(CommandError::User(reply::sentence(&e.to_string()))),
-        Err(_) => Err(CommandError::User(
-            "LRCLIB is slow to answer right now; try again in a moment.".into(),
-        )),
+impl From<LyricsError> for CommandError {
+    fn from(e: LyricsError) -> Self {
+        CommandError::User(reply::sentence(&e.to_string()))
     }
+}
+
+async fn within<T>(
+    fut: impl std::future::Future<Output = Result<T, LyricsError>>,
+) -> Result<T, CommandError> {
+    crate::library::within(DEADLINE, "LRCLIB", fut).await
 }
 
 pub async fn run(

@@ -90,25 +90,23 @@ pub fn youtube_code(user_code: &str, url: &str, expires_at_ms: u64) -> Interacti
         code = user_code.replace('`', ""),
         expires = expires_at_ms / 1000,
     );
-    let embed = EmbedBuilder::new()
-        .title("Link YouTube")
-        .color(COLOR)
-        .description(text)
-        .build();
-    ephemeral(
-        InteractionResponseDataBuilder::new()
-            .embeds([embed])
-            .components([row(vec![button(
-                "I've approved it",
-                ids::YOUTUBE_CHECK,
-                ButtonStyle::Success,
-            )])]),
+    youtube_message(
+        &text,
+        true,
         InteractionResponseType::ChannelMessageWithSource,
     )
 }
 
 /// The YouTube message after a press: `text`, with the button kept while the link is pending.
 pub fn youtube_check(text: &str, pending: bool) -> InteractionResponse {
+    youtube_message(text, pending, InteractionResponseType::UpdateMessage)
+}
+
+fn youtube_message(
+    text: &str,
+    pending: bool,
+    kind: InteractionResponseType,
+) -> InteractionResponse {
     let components = if pending {
         vec![row(vec![button(
             "I've approved it",
@@ -127,7 +125,7 @@ pub fn youtube_check(text: &str, pending: bool) -> InteractionResponse {
         InteractionResponseDataBuilder::new()
             .embeds([embed])
             .components(components),
-        InteractionResponseType::UpdateMessage,
+        kind,
     )
 }
 

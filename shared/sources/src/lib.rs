@@ -7,9 +7,11 @@
 //! - Spotify links, matched to a playable recording and cached for 7 days;
 //! - local files from a music directory, in embedded mode only.
 
+mod linked;
 mod local;
 pub mod query;
 pub mod spotify;
+mod spotify_match;
 pub mod ssrf;
 
 use std::path::PathBuf;
@@ -20,19 +22,15 @@ use std::time::Duration;
 
 use songbird::input::{File, HttpRequest, Input, YoutubeDl};
 
+pub use linked::LinkedAccounts;
 pub use query::{Kind, Query, QueryError};
-use spotify::{Candidate, LinkKind, SpotifyApi, SpotifyError, SpotifyLink, SpotifyTrack};
+use spotify::{Candidate, SpotifyApi, SpotifyError};
 pub use ssrf::{Guard, SsrfError};
-use timmybot_domain::queue::QUEUE_CAP;
-use timmybot_domain::{
-    CachedTrack, Clock, Expanded, LibraryRef, Platform, Track, TrackKey, UserId,
-};
+use timmybot_domain::{Clock, Platform, Track, TrackKey, UserId};
 use timmybot_store::TrackCache;
 
 /// How long yt-dlp may take to answer a query before the user hears it failed.
 const YTDL_TIMEOUT: Duration = Duration::from_secs(30);
-/// Cache writes in flight at once while a library list is queued.
-const REMEMBER_CONCURRENCY: usize = 16;
 
 /// Why a query or a track could not be played. Each message is fit to show a user.
 #[derive(Debug, thiserror::Error)]
@@ -64,32 +62,6 @@ pub enum SourceError {
     NoAccounts,
 }
 
-/// Stores what Spotify said about `t`, unless it is cached already, so the match later can
-/// search by ISRC. A cache that cannot be read or written is logged: the track still plays.
-async fn remember(cache: &dyn TrackCache, clock: &dyn Clock, t: &SpotifyTrack) {
-    let Ok(key) = TrackKey::new(Platform::Spotify, &t.id) else {
-        return;
-    };
-    match cache.cached_track(&key).await {
-        Ok(Some(_)) => return,
-        Ok(None) => {}
-        Err(e) => tracing::warn!(track = %key, error = %e, "reading the track cache failed"),
-    }
-    let entry = CachedTrack {
-        key,
-        title: t.title.clone(),
-        artist: Some(t.artists.join(", ")).filter(|a| !a.is_empty()),
-        duration_ms: Some(t.duration_ms),
-        thumbnail: None,
-        isrc: t.isrc.clone(),
-        resolved_source: String::new(),
-        cached_at_ms: clock.now_ms(),
-    };
-    if let Err(e) = cache.cache_track(&entry).await {
-        tracing::warn!(error = %e, "caching Spotify metadata failed");
-    }
-}
-
 /// Tracks to queue, and what the user should hear about the ones left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
@@ -109,19 +81,6 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// The requester's linked accounts (the accounts crate: the vault, refreshed tokens, the
-/// platforms' library APIs). Since 9 March 2026 a pasted Spotify playlist can only be read
-/// as a user who owns or collaborates on it, and a library reference is the requester's own.
-#[async_trait::async_trait]
-pub trait LinkedAccounts: Send + Sync {
-    /// The requester's fresh Spotify access token, if they linked Spotify.
-    async fn spotify_token(&self, user: UserId) -> Option<secrecy::SecretString>;
-    /// The tracks `list` names in `user`'s own library, at most `max`; the error is a
-    /// sentence for the user.
-    async fn expand(&self, user: UserId, list: &LibraryRef, max: usize)
-        -> Result<Expanded, String>;
 }
 
 /// What resolving needs. Built once at start.
@@ -265,90 +224,6 @@ impl Sources {
         }
     }
 
-    /// A list from the requester's own library, read with their token: YouTube videos play
-    /// through yt-dlp by id, Spotify tracks are matched when they come to play.
-    async fn library_tracks(
-        &self,
-        list: &LibraryRef,
-        requester: UserId,
-    ) -> Result<Resolved, SourceError> {
-        let linked = self.linked.as_ref().ok_or(SourceError::NoAccounts)?;
-        let expanded = linked
-            .expand(requester, list, QUEUE_CAP)
-            .await
-            .map_err(SourceError::Library)?;
-        let note = match expanded.skipped {
-            0 => None,
-            1 => Some("1 entry was skipped: it is private, removed or not a song.".to_owned()),
-            n => Some(format!(
-                "{n} entries were skipped: they are private, removed or not songs."
-            )),
-        };
-        if expanded.tracks.is_empty() {
-            return Err(SourceError::Library(match note {
-                Some(n) => format!("Nothing in that list can be played. {n}"),
-                None => "That list is empty.".to_owned(),
-            }));
-        }
-        let mut tracks = Vec::with_capacity(expanded.tracks.len());
-        let mut spotify = Vec::new();
-        for t in expanded.tracks {
-            match t.platform {
-                Platform::Spotify => {
-                    let st = SpotifyTrack {
-                        id: t.id,
-                        title: t.title,
-                        artists: t.artist.into_iter().collect(),
-                        duration_ms: t.duration_ms.unwrap_or_default(),
-                        isrc: t.isrc,
-                    };
-                    tracks.push(self.spotify_track(&st, requester)?);
-                    spotify.push(st);
-                }
-                _ => {
-                    let url = format!("https://www.youtube.com/watch?v={}", t.id);
-                    let mut track = Track::new(
-                        TrackKey::new(Platform::Youtube, &url)?,
-                        &t.title,
-                        &url,
-                        requester,
-                    )?;
-                    if let Some(a) = t.artist.as_deref() {
-                        track = track.with_artist(a);
-                    }
-                    if let Some(ms) = t.duration_ms {
-                        track = track.with_duration_ms(ms);
-                    }
-                    tracks.push(track);
-                }
-            }
-        }
-        // The ISRCs, for the match when each comes to play; several at once, so a 200-track
-        // list is queued in a few round trips' time rather than 200.
-        let mut writes = tokio::task::JoinSet::new();
-        for t in spotify {
-            let (cache, clock) = (self.cache.clone(), self.clock.clone());
-            writes.spawn(async move { remember(cache.as_ref(), clock.as_ref(), &t).await });
-            if writes.len() >= REMEMBER_CONCURRENCY {
-                writes.join_next().await;
-            }
-        }
-        while writes.join_next().await.is_some() {}
-        Ok(Resolved { tracks, note })
-    }
-
-    /// A Spotify track as it is queued: matched when it comes to play, not now.
-    fn spotify_track(&self, t: &SpotifyTrack, requester: UserId) -> Result<Track, SourceError> {
-        let key = TrackKey::new(Platform::Spotify, &t.id)?;
-        let source = format!("spotify:track:{}", t.id);
-        let mut track =
-            Track::new(key, &t.title, &source, requester)?.with_duration_ms(t.duration_ms);
-        if !t.artists.is_empty() {
-            track = track.with_artist(&t.artists.join(", "));
-        }
-        Ok(track)
-    }
-
     /// A lazy input for a queued track: nothing is fetched until songbird readies it.
     pub async fn open(&self, track: &Track) -> Result<Input, SourceError> {
         match track.key.platform() {
@@ -433,91 +308,6 @@ impl Sources {
         Ok(track)
     }
 
-    async fn spotify_tracks(
-        &self,
-        link: &SpotifyLink,
-        requester: UserId,
-    ) -> Result<Vec<Track>, SourceError> {
-        let api = self.spotify.as_ref().ok_or(SpotifyError::NotConfigured)?;
-        // Only a playlist needs the requester's own token; asking the vault for anything else
-        // would cost a refresh for nothing.
-        let as_user = match (link.kind, &self.linked) {
-            (LinkKind::Playlist, Some(tokens)) => tokens.spotify_token(requester).await,
-            _ => None,
-        };
-        let found = api.tracks(link, as_user.as_ref()).await?;
-        if found.is_empty() {
-            return Err(SourceError::NotFound);
-        }
-        let mut out = Vec::with_capacity(found.len());
-        for t in found {
-            // Matching waits until the track is about to play: an album would otherwise run
-            // one search per track before anything is queued.
-            let track = self.spotify_track(&t, requester)?;
-            self.remember_metadata(&t).await;
-            out.push(track);
-        }
-        Ok(out)
-    }
-
-    /// A cached resolution. A cache that cannot be read is logged and treated as a miss: the
-    /// track still plays, it is only matched again.
-    async fn cached(&self, key: &TrackKey) -> Option<CachedTrack> {
-        match self.cache.cached_track(key).await {
-            Ok(hit) => hit,
-            Err(e) => {
-                tracing::warn!(track = %key, error = %e, "reading the track cache failed");
-                None
-            }
-        }
-    }
-
-    /// Stores what Spotify said, so the match later can search by ISRC.
-    async fn remember_metadata(&self, t: &SpotifyTrack) {
-        remember(self.cache.as_ref(), self.clock.as_ref(), t).await;
-    }
-
-    /// The playable source for a Spotify track: cached, or matched now and cached.
-    async fn spotify_source(&self, track: &Track) -> Result<String, SourceError> {
-        let cached = self.cached(&track.key).await;
-        if let Some(c) = cached.as_ref().filter(|c| !c.resolved_source.is_empty()) {
-            return Ok(c.resolved_source.clone());
-        }
-        let wanted = SpotifyTrack {
-            id: track.key.id().to_owned(),
-            title: track.title.clone(),
-            artists: track.artist.iter().cloned().collect(),
-            duration_ms: track.duration_ms.unwrap_or_default(),
-            isrc: cached.as_ref().and_then(|c| c.isrc.clone()),
-        };
-        for spec in wanted.searches() {
-            let candidates = match self.ytdl_candidates(&spec).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::info!(error = %e, "a Spotify match search failed; trying the next");
-                    continue;
-                }
-            };
-            if let Some(hit) = spotify::pick(&candidates, wanted.duration_ms) {
-                let entry = CachedTrack {
-                    key: track.key.clone(),
-                    title: track.title.clone(),
-                    artist: track.artist.clone(),
-                    duration_ms: track.duration_ms,
-                    thumbnail: track.thumbnail.clone(),
-                    isrc: wanted.isrc.clone(),
-                    resolved_source: hit.url.clone(),
-                    cached_at_ms: self.clock.now_ms(),
-                };
-                if let Err(e) = self.cache.cache_track(&entry).await {
-                    tracing::warn!(error = %e, "caching a Spotify match failed");
-                }
-                return Ok(hit.url.clone());
-            }
-        }
-        Err(SourceError::NoMatch)
-    }
-
     /// A file inside the music directory, never outside it (no `..`, no escaping symlink).
     fn local_path(&self, name: &str) -> Result<PathBuf, SourceError> {
         let dir = self.music_dir.as_ref().ok_or(SourceError::LocalDisabled)?;
@@ -550,6 +340,7 @@ fn ytdl_error(e: &songbird::input::AudioStreamError) -> SourceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use timmybot_domain::CachedTrack;
 
     struct NoCache;
 
