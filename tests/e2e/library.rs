@@ -129,6 +129,13 @@ async fn spotify_links_through_the_callback_and_liked_songs_history_and_suggesti
         ),
     ];
     lib.s.spotify.set_liked(liked);
+    lib.s.spotify.set_recent(vec![SpTrack::new(
+        "0000000000000000000009",
+        "Heard On Spotify",
+        "Elsewhere",
+        200_000,
+        None,
+    )]);
     lib.s.spotify.add_playlist(SpPlaylist {
         id: "37i9dQZF1DXmine000001".into(),
         name: "Mine".into(),
@@ -232,6 +239,14 @@ async fn spotify_links_through_the_callback_and_liked_songs_history_and_suggesti
         .as_str()
         .unwrap()
         .starts_with("lib:again:"));
+    // With Spotify linked, `me` adds Spotify's recently played, queued by its link.
+    assert!(
+        text(&history).contains("Heard On Spotify — Elsewhere · on Spotify"),
+        "{history}"
+    );
+    assert!(components(&history).iter().any(
+        |b| b["custom_id"] == "lib:again:https://open.spotify.com/track/0000000000000000000009"
+    ));
 
     // Earlier plays on this server, by other people, a day ago.
     let now = std::time::SystemTime::now()
