@@ -437,6 +437,7 @@ fn intent_to_rtp(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir) -> Durat
         presence: Arc::new(NoOne),
         notifier: Arc::new(Quiet),
         sources,
+        radio: None,
         retry: RetryPolicy::default(),
         idle_leave: Duration::from_secs(120),
         dave_within: Duration::from_secs(10),
@@ -601,6 +602,14 @@ struct Quiet;
 
 #[async_trait]
 impl Notifier for Quiet {
+    async fn edit_reply_components(
+        &self,
+        _: &ReplyTo,
+        _: Option<&str>,
+        _: &[twilight_model::channel::message::Component],
+    ) -> Result<(), NotifyError> {
+        Ok(())
+    }
     async fn edit_reply(&self, _: &ReplyTo, _: &str) -> Result<(), NotifyError> {
         Ok(())
     }

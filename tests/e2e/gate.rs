@@ -171,6 +171,12 @@ async fn an_unlisted_guild_or_a_dm_gets_the_request_access_message_and_nothing_e
         (15, "liked-songs", vec![text("platform", "spotify")]),
         (16, "play-history", vec![]),
         (17, "recommendations", vec![]),
+        (30, "previous", vec![]),
+        (31, "playlist", subcommand("save", &[("name", "x")])),
+        (32, "playlist", subcommand("load", &[("name", "x")])),
+        (33, "playlist", subcommand("list", &[])),
+        (34, "playlist", subcommand("show", &[("name", "x")])),
+        (35, "playlist", subcommand("delete", &[("name", "x")])),
     ] {
         let res = app
             .interact(&command(n, Some(GUILD), MEMBER, name, opts))
@@ -182,6 +188,7 @@ async fn an_unlisted_guild_or_a_dm_gets_the_request_access_message_and_nothing_e
         (21, "acct:sp-paste"),
         (22, "lib:page:youtube:CAUQAA"),
         (23, "lib:again:never gonna"),
+        (36, "np:previous"),
     ] {
         let res = app.interact(&di::button(n, Some(GUILD), MEMBER, id)).await;
         assert_ephemeral(&res, "isn't enabled");

@@ -13,6 +13,8 @@
 
 mod app;
 
+mod autoplay;
+
 mod access;
 mod accounts;
 mod allowlist;
@@ -25,6 +27,8 @@ mod emulator;
 mod gate;
 mod library;
 mod lyrics;
+mod playlists;
+mod previous;
 mod queue;
 mod secrets;
 mod settings;
@@ -32,5 +36,6 @@ mod shards;
 mod spotify;
 mod ssrf;
 mod standins;
+mod stay;
 mod store_contract;
 mod template;

@@ -143,6 +143,8 @@ async fn state_round_trips_every_field(b: StoreUnderTest) {
             st.queue
                 .add_many(vec![track("r1"), track("r2"), track("r3")], Position::End)?;
             st.queue.start(T0_MS - 5_000);
+            // r1 goes to the tracks `/previous` returns to.
+            st.queue.skip(T0_MS - 5_000)?;
             st.queue.seek(42_000, T0_MS - 1_000)?;
             st.queue.pause(T0_MS)?;
             st.queue.set_loop(LoopMode::Track);
@@ -164,6 +166,7 @@ async fn state_round_trips_every_field(b: StoreUnderTest) {
     assert_eq!(loaded.value, updated.record);
     assert!(loaded.value.marks.has_applied("intent-1"));
     assert_eq!(loaded.value.marks.skip_votes().len(), 1);
+    assert_eq!(loaded.value.queue.played(), [track("r1")]);
     assert_eq!(
         loaded
             .value
@@ -611,11 +614,14 @@ async fn guild_settings_default_round_trip_and_never_expire(b: StoreUnderTest) {
         dj_role: Some(RoleId::new(44).unwrap()),
         idle_timeout_secs: Some(300),
         announce_channel: Some(ChannelId::new(45).unwrap()),
+        stay: true,
+        autoplay: true,
     };
     s.save_guild_settings(&set).await.unwrap();
     assert_eq!(s.guild_settings(g).await.unwrap(), set);
     let cleared = GuildSettings {
         dj_role: None,
+        stay: false,
         ..set.clone()
     };
     s.save_guild_settings(&cleared).await.unwrap();
@@ -721,6 +727,97 @@ async fn the_audit_log_is_newest_first_per_scope_and_kept_a_year(b: StoreUnderTe
     assert!(s.audit_log(AuditScope::Bot, 10).await.unwrap().is_empty());
 }
 
+async fn saved_playlists_round_trip_list_by_name_and_never_expire(b: StoreUnderTest) {
+    use timmybot_domain::{PlaylistName, SavedPlaylist};
+    let s = b.store.as_ref();
+    let (g, other) = (guild(3201), guild(3202));
+    let name = |n: &str| PlaylistName::parse(n).unwrap();
+    let tracks: Vec<Track> = (0..3).map(|i| track(&format!("p{i}"))).collect();
+    let friday = SavedPlaylist::new(g, name("Friday Mix"), user(7), T0_MS, tracks.clone()).unwrap();
+    s.save_playlist(&friday).await.unwrap();
+    let chill = SavedPlaylist::new(g, name("chill"), user(8), T0_MS, tracks[..1].to_vec()).unwrap();
+    s.save_playlist(&chill).await.unwrap();
+    let elsewhere = SavedPlaylist::new(
+        other,
+        name("Friday Mix"),
+        user(9),
+        T0_MS,
+        tracks[..2].to_vec(),
+    )
+    .unwrap();
+    s.save_playlist(&elsewhere).await.unwrap();
+
+    // Found by name whatever its case; the tracks in their order.
+    let got = s.playlist(g, &name("friday  MIX")).await.unwrap().unwrap();
+    assert_eq!(got, friday);
+    assert_eq!(got.tracks(), &tracks[..]);
+    assert_eq!(got.name.as_str(), "Friday Mix");
+    assert!(s.playlist(g, &name("nope")).await.unwrap().is_none());
+
+    // Listed by name, per guild, with counts and lengths and without tracks.
+    let list = s.playlists(g).await.unwrap();
+    assert_eq!(list, vec![chill.summary(), friday.summary()]);
+    assert_eq!(list[1].track_count, 3);
+    assert_eq!(list[1].duration_ms, 600_000);
+    assert_eq!(s.playlists(other).await.unwrap(), vec![elsewhere.summary()]);
+
+    // Saving over one replaces it, under the same key.
+    let replaced = SavedPlaylist::new(
+        g,
+        name("FRIDAY MIX"),
+        user(8),
+        T0_MS + 1,
+        tracks[..1].to_vec(),
+    )
+    .unwrap();
+    s.save_playlist(&replaced).await.unwrap();
+    assert_eq!(s.playlists(g).await.unwrap().len(), 2);
+    assert_eq!(
+        s.playlist(g, &name("friday mix")).await.unwrap().unwrap(),
+        replaced
+    );
+
+    // No expiry: a year on, still there.
+    b.clock.set(T0_MS + 400 * DAY_MS);
+    assert_eq!(s.playlists(g).await.unwrap().len(), 2);
+
+    assert!(s.delete_playlist(g, &name("Friday mix")).await.unwrap());
+    assert!(!s.delete_playlist(g, &name("Friday mix")).await.unwrap());
+    assert_eq!(s.playlists(g).await.unwrap(), vec![chill.summary()]);
+    assert_eq!(
+        s.playlists(other).await.unwrap().len(),
+        1,
+        "the other guild's stays"
+    );
+}
+
+async fn a_playlist_over_400kb_is_a_typed_error_and_writes_nothing(b: StoreUnderTest) {
+    use timmybot_domain::{PlaylistName, SavedPlaylist};
+    let g = guild(3301);
+    let long = "x".repeat(900);
+    let tracks: Vec<Track> = (0..QUEUE_CAP)
+        .map(|i| {
+            let key = TrackKey::new(Platform::Http, &format!("big{i}")).unwrap();
+            Track::new(
+                key,
+                "Big",
+                &format!("https://example.com/{i}/{long}"),
+                user(5),
+            )
+            .unwrap()
+        })
+        .collect();
+    let name = PlaylistName::parse("huge").unwrap();
+    let big = SavedPlaylist::new(g, name.clone(), user(5), T0_MS, tracks).unwrap();
+    let err = b.store.save_playlist(&big).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::ItemTooLarge { limit } if limit == ITEM_MAX_BYTES),
+        "{err:?}"
+    );
+    assert!(b.store.playlist(g, &name).await.unwrap().is_none());
+    assert!(b.store.playlists(g).await.unwrap().is_empty());
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -760,6 +857,8 @@ contract!(
     an_identify_bucket_admits_one_claim_per_lease,
     ttl_is_on_state_and_not_on_the_allowlist,
     guild_settings_default_round_trip_and_never_expire,
+    saved_playlists_round_trip_list_by_name_and_never_expire,
+    a_playlist_over_400kb_is_a_typed_error_and_writes_nothing,
 );
 
 /// A table written by the one-worker release keeps its beat under `WORKER`: it reads as
@@ -802,8 +901,8 @@ async fn dynamodb_reads_the_one_worker_heartbeat_as_worker_0s() {
     assert_eq!(s.last_beat(WorkerIndex::FIRST).await.unwrap(), Some(new));
 }
 
-/// A database from the one-worker release (schema 1: one heartbeat row) opens as schema 2,
-/// its row now worker 0's.
+/// A database from the one-worker release (schema 1: one heartbeat row) opens as the current
+/// schema, its row now worker 0's.
 #[tokio::test]
 async fn sqlite_migrates_the_one_worker_heartbeat_to_worker_0() {
     let dir = tempfile::tempdir().unwrap();
@@ -833,5 +932,64 @@ async fn sqlite_migrates_the_one_worker_heartbeat_to_worker_0() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
+}
+
+/// A schema-2 guild state (before `/previous`) opens with nothing played, keeps its queue,
+/// and then keeps what plays; its settings read with 24/7 and autoplay off.
+#[tokio::test]
+async fn sqlite_adds_the_played_tracks_and_new_settings_to_a_schema_2_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let upcoming = serde_json::to_string(&[track("old")]).unwrap();
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE guild_state (
+                 guild_id TEXT PRIMARY KEY, version INTEGER NOT NULL, upcoming TEXT NOT NULL,
+                 now_playing TEXT, loop_mode TEXT NOT NULL, volume INTEGER NOT NULL,
+                 voice_channel_id TEXT, text_channel_id TEXT, np_message_id TEXT,
+                 marks TEXT NOT NULL DEFAULT '{}', last_active_ms INTEGER NOT NULL,
+                 expires_at_ms INTEGER NOT NULL);
+             CREATE TABLE guild_settings (guild_id TEXT PRIMARY KEY, dj_role TEXT,
+                 idle_timeout_secs INTEGER, announce_channel TEXT);
+             INSERT INTO guild_settings VALUES ('3101', NULL, 600, NULL);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO guild_state VALUES ('3101', 4, ?1, NULL, 'off', 100, NULL, NULL, NULL,
+                 '{}', ?2, ?3)",
+            rusqlite::params![upcoming, T0_MS as i64, (T0_MS + DAY_MS) as i64],
+        )
+        .unwrap();
+    }
+    let clock = std::sync::Arc::new(timmybot_domain::ManualClock::new(T0_MS));
+    let store = timmybot_store::sqlite::SqliteStore::open(&path, clock.clone())
+        .await
+        .unwrap();
+    use timmybot_store::{GuildStore, SettingsStore};
+    let settings = store.guild_settings(guild(3101)).await.unwrap();
+    assert_eq!(settings.idle_timeout_secs, Some(600));
+    assert!(!settings.stay && !settings.autoplay);
+    let loaded = store.load_guild(guild(3101)).await.unwrap();
+    assert_eq!(loaded.version, 4);
+    assert_eq!(loaded.value.queue.upcoming(), [track("old")]);
+    assert!(loaded.value.queue.played().is_empty());
+    let written = update_guild::<_, StoreError, _>(
+        &store,
+        clock.as_ref(),
+        RetryPolicy::default(),
+        guild(3101),
+        |st| {
+            st.queue.start(T0_MS);
+            st.queue.skip(T0_MS)?;
+            Ok(())
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(written.record.queue.played(), [track("old")]);
+    let again = store.load_guild(guild(3101)).await.unwrap().value;
+    assert_eq!(again.queue.played(), [track("old")]);
 }

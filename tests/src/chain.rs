@@ -400,7 +400,18 @@ impl Chain {
                 inner: SqsBus::new(self.sqs.clone(), slot.queue_url.clone()),
                 taken: slot.taken.clone(),
             }),
-            service: None,
+            // With services, the worker scales its own, as on ECS.
+            service: match (&self.ecs, &slot.service) {
+                (Some((client, cluster)), Some(name)) => {
+                    Some(Arc::new(timmybot_bus::ecs::EcsService::new(
+                        client.clone(),
+                        cluster.clone(),
+                        name.clone(),
+                    ))
+                        as Arc<dyn timmybot_bus::WorkerService>)
+                }
+                _ => None,
+            },
             states: Arc::new(VoiceStates::default()),
             events: None,
         };
@@ -540,6 +551,51 @@ impl Chain {
         (response, token)
     }
 
+    /// Sends the interaction `make` builds from a fresh id; a "Slow down" answer (6
+    /// interactions in 10 s is the limit a person meets too) is sent again, with a new id,
+    /// once the limiter says it may be.
+    pub async fn send_with(
+        &mut self,
+        make: impl Fn(u64) -> twilight_model::application::interaction::Interaction,
+    ) -> (Value, String) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let id = self.next_id();
+            let (res, token) = self.send(make(id)).await;
+            let content = res["data"]["content"].as_str().unwrap_or_default();
+            let Some(wait) = content
+                .strip_prefix("Slow down")
+                .and_then(|rest| rest.split("Try again in ").nth(1))
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|s| s.parse::<u64>().ok())
+            else {
+                return (res, token);
+            };
+            assert!(
+                std::time::Instant::now() < deadline,
+                "rate limited past {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
+    }
+
+    /// Presses a button on a message in `g`'s text channel, as its member.
+    pub async fn press(&mut self, g: &FakeGuild, custom_id: &str) -> (Value, String) {
+        let (guild, user, channel) = (g.id, member(g), g.text_channel);
+        self.send_with(|id| di::in_channel(di::button(id, Some(guild), user, custom_id), channel))
+            .await
+    }
+
+    /// `g`'s stored state, as the worker last wrote it.
+    pub async fn state(&self, g: &FakeGuild) -> timmybot_domain::GuildState {
+        let guild = GuildId::new(g.id).expect("a valid guild id");
+        self.store
+            .load_guild(guild)
+            .await
+            .expect("the guild's state")
+            .value
+    }
+
     /// A fresh interaction id.
     pub fn next_id(&mut self) -> u64 {
         self.next_id += 1;
@@ -559,12 +615,33 @@ impl Chain {
         args: &[(&str, &str)],
         integer: Option<(&str, i64)>,
     ) -> (Value, String) {
-        self.next_id += 1;
-        let mut i = slash(self.next_id, g.id, member(g), g.text_channel, name, args);
-        if let Some((k, v)) = integer {
-            i = with_integer(i, k, v);
-        }
-        self.send(i).await
+        let (guild, user, channel) = (g.id, member(g), g.text_channel);
+        self.send_with(|id| {
+            let i = slash(id, guild, user, channel, name, args);
+            match integer {
+                Some((k, v)) => with_integer(i, k, v),
+                None => i,
+            }
+        })
+        .await
+    }
+
+    /// Sends `/name sub` with string options, as `g`'s member in its text channel.
+    pub async fn subcommand(
+        &mut self,
+        g: &FakeGuild,
+        name: &str,
+        sub: &str,
+        args: &[(&str, &str)],
+    ) -> (Value, String) {
+        let (guild, user, channel) = (g.id, member(g), g.text_channel);
+        self.send_with(|id| {
+            di::in_channel(
+                di::command(id, Some(guild), user, name, di::subcommand(sub, args)),
+                channel,
+            )
+        })
+        .await
     }
 
     pub async fn play(&mut self, g: &FakeGuild, freq: f32) -> (Value, String) {

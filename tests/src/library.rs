@@ -7,7 +7,7 @@ use timmybot_fake_discord::gateway::FakeGuild;
 use timmybot_fake_discord::interactions as di;
 use twilight_model::application::interaction::Interaction;
 
-use crate::chain::{member, spawn_sharded, Chain, Layout, WAIT};
+use crate::chain::{member, spawn_sharded, Chain, Layout};
 use crate::standins::Standins;
 use crate::ytdlp::Ytdlp;
 
@@ -71,28 +71,9 @@ pub fn components(res: &Value) -> Vec<Value> {
 }
 
 impl LibraryChain {
-    /// Sends the interaction `make` builds; a "Slow down" answer (6 interactions in 10 s is
-    /// the limit a person meets too) is sent again once the limiter says it may be.
+    /// Sends the interaction `make` builds, past the rate limiter ([`Chain::send_with`]).
     pub async fn send(&mut self, make: impl Fn(u64) -> Interaction) -> (Value, String) {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let id = self.chain.next_id();
-            let (res, token) = self.chain.send(make(id)).await;
-            let content = res["data"]["content"].as_str().unwrap_or_default();
-            let Some(wait) = content
-                .strip_prefix("Slow down")
-                .and_then(|rest| rest.split("Try again in ").nth(1))
-                .and_then(|rest| rest.split(' ').next())
-                .and_then(|s| s.parse::<u64>().ok())
-            else {
-                return (res, token);
-            };
-            assert!(
-                std::time::Instant::now() < deadline,
-                "rate limited past {WAIT:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
-        }
+        self.chain.send_with(make).await
     }
 
     pub async fn command(
@@ -107,10 +88,7 @@ impl LibraryChain {
     }
 
     pub async fn press(&mut self, g: &FakeGuild, custom_id: &str) -> Value {
-        let (guild, user, channel) = (g.id, member(g), g.text_channel);
-        self.send(|id| di::in_channel(di::button(id, Some(guild), user, custom_id), channel))
-            .await
-            .0
+        self.chain.press(g, custom_id).await.0
     }
 
     pub async fn pick(&mut self, g: &FakeGuild, menu: &str, value: &str) -> (Value, String) {

@@ -1,10 +1,10 @@
 //! How an intent changes a guild's state, and what to tell the user. Pure: the player does
 //! the I/O (resolving before, voice and replies after).
 
-use timmybot_discord::render::{duration, escape_title};
+use timmybot_discord::render::{duration, escape, escape_title};
 use timmybot_discord::reply::sentence;
 use timmybot_domain::{
-    ChannelId, GuildState, IntentKind, PlaybackIntent, QueueError, Track, UserId,
+    ChannelId, GuildState, IntentKind, PlaybackIntent, Position, QueueError, Track, UserId,
 };
 
 /// What the player must do to the audio after the state is written.
@@ -56,45 +56,17 @@ pub fn apply(state: &mut GuildState, intent: &PlaybackIntent, ctx: Ctx<'_>) -> O
             voice_channel_id,
             position,
             ..
+        } => enqueue(state, *voice_channel_id, *position, ctx.resolved, now),
+        IntentKind::LoadPlaylist {
+            voice_channel_id,
+            name,
+            ..
         } => {
-            let tracks = match ctx.resolved {
-                Some(Ok(tracks)) if !tracks.is_empty() => tracks,
-                Some(Err(why)) => return Outcome::say(format!("❌ {why}"), Effect::None),
-                _ => return Outcome::say("❌ Nothing was found for that.", Effect::None),
-            };
-            let first = tracks[0].clone();
-            let count = tracks.len();
-            let added = match state.queue.add_many(tracks, *position) {
-                Ok(a) => a,
-                Err(e) => return Outcome::say(format!("❌ {}", capitalise(&e)), Effect::None),
-            };
-            follow_requester(state, *voice_channel_id);
-            let was_idle = state.queue.now_playing().is_none();
-            if was_idle && state.queue.start(now) {
-                state.marks.new_play();
+            let mut out = enqueue(state, *voice_channel_id, Position::End, ctx.resolved, now);
+            if let (Some(text), true) = (out.reply.as_mut(), out.effect != Effect::None) {
+                *text = format!("📂 **{}**: {text}", escape(name.as_str()));
             }
-            let text = match (count, was_idle) {
-                (1, true) => format!("▶ Now playing {}{}", escape_title(&first), length(&first)),
-                (1, false) => format!(
-                    "Queued {}{} — #{}",
-                    escape_title(&first),
-                    length(&first),
-                    added.first_position
-                ),
-                (_, _) => {
-                    let mut s = format!("Queued {} tracks", added.added);
-                    if was_idle {
-                        s.push_str(&format!(", starting with {}", escape_title(&first)));
-                    } else {
-                        s.push_str(&format!(" from #{}", added.first_position));
-                    }
-                    if added.dropped > 0 {
-                        s.push_str(&format!(" ({} left out: the queue is full)", added.dropped));
-                    }
-                    s
-                }
-            };
-            Outcome::say(text, Effect::Sync)
+            out
         }
         IntentKind::Skip { vote_by } => {
             let Some(np) = state.queue.now_playing() else {
@@ -127,6 +99,20 @@ pub fn apply(state: &mut GuildState, intent: &PlaybackIntent, ctx: Ctx<'_>) -> O
                         format!("⏭ Skipped {}.{next}", escape_title(&t.finished)),
                         Effect::Sync,
                     )
+                }
+                Err(e) => Outcome::say(capitalise(&e), Effect::None),
+            }
+        }
+        IntentKind::Previous { voice_channel_id } => {
+            let idle = state.queue.now_playing().is_none();
+            match state.queue.previous(now) {
+                Ok(track) => {
+                    let text = format!("⏮ Back to {}{}.", escape_title(track), length(track));
+                    state.marks.new_play();
+                    if idle || state.voice_channel_id.is_none() {
+                        state.voice_channel_id = Some(*voice_channel_id);
+                    }
+                    Outcome::say(text, Effect::Sync)
                 }
                 Err(e) => Outcome::say(capitalise(&e), Effect::None),
             }
@@ -183,12 +169,69 @@ pub fn apply(state: &mut GuildState, intent: &PlaybackIntent, ctx: Ctx<'_>) -> O
             };
             Outcome::say(format!("👋 Left the voice channel.{cleared}"), Effect::Sync)
         }
+        // Searches never reach here: the player answers them without touching the state.
+        IntentKind::Search { .. } => Outcome {
+            reply: None,
+            effect: Effect::None,
+        },
         // The Lambda already answered; only the audio may need to follow the new state.
         IntentKind::QueueChanged => Outcome {
             reply: None,
             effect: Effect::Sync,
         },
     }
+}
+
+/// Queues what `/play` (or a saved playlist) resolved to, starting it if nothing plays.
+fn enqueue(
+    state: &mut GuildState,
+    voice_channel_id: ChannelId,
+    position: Position,
+    resolved: Option<Result<Vec<Track>, String>>,
+    now: u64,
+) -> Outcome {
+    let tracks = match resolved {
+        Some(Ok(tracks)) if !tracks.is_empty() => tracks,
+        Some(Err(why)) => return Outcome::say(format!("❌ {why}"), Effect::None),
+        _ => return Outcome::say("❌ Nothing was found for that.", Effect::None),
+    };
+    // Autoplay's track gives way to anything asked for.
+    if state.marks.autoplay_because.is_some() && state.queue.skip(now).is_ok() {
+        state.marks.new_play();
+    }
+    let first = tracks[0].clone();
+    let count = tracks.len();
+    let added = match state.queue.add_many(tracks, position) {
+        Ok(a) => a,
+        Err(e) => return Outcome::say(format!("❌ {}", capitalise(&e)), Effect::None),
+    };
+    follow_requester(state, voice_channel_id);
+    let was_idle = state.queue.now_playing().is_none();
+    if was_idle && state.queue.start(now) {
+        state.marks.new_play();
+    }
+    let text = match (count, was_idle) {
+        (1, true) => format!("▶ Now playing {}{}", escape_title(&first), length(&first)),
+        (1, false) => format!(
+            "Queued {}{} — #{}",
+            escape_title(&first),
+            length(&first),
+            added.first_position
+        ),
+        (_, _) => {
+            let mut s = format!("Queued {} tracks", added.added);
+            if was_idle {
+                s.push_str(&format!(", starting with {}", escape_title(&first)));
+            } else {
+                s.push_str(&format!(" from #{}", added.first_position));
+            }
+            if added.dropped > 0 {
+                s.push_str(&format!(" ({} left out: the queue is full)", added.dropped));
+            }
+            s
+        }
+    };
+    Outcome::say(text, Effect::Sync)
 }
 
 /// The bot follows the requester unless it is already playing to a channel.
@@ -378,5 +421,43 @@ mod tests {
             Some("⏹ Stopped, and cleared 2 upcoming tracks.")
         );
         assert!(st.queue.is_empty());
+    }
+
+    #[test]
+    fn previous_goes_back_and_rejoins_after_a_leave() {
+        let mut st = GuildState::new(g());
+        let back = |voice| {
+            intent(IntentKind::Previous {
+                voice_channel_id: ch(voice),
+            })
+        };
+        let out = apply(&mut st, &back(5), ctx(None));
+        assert_eq!(
+            out.reply.as_deref(),
+            Some("Nothing has played before this yet.")
+        );
+        assert_eq!(out.effect, Effect::None);
+        apply(
+            &mut st,
+            &play(5),
+            ctx(Some(Ok(vec![track("a", 60_000), track("b", 1)]))),
+        );
+        apply(
+            &mut st,
+            &intent(IntentKind::Skip { vote_by: None }),
+            ctx(None),
+        );
+        let seq = st.marks.play_seq();
+        let out = apply(&mut st, &back(6), ctx(None));
+        assert_eq!(out.reply.as_deref(), Some("⏮ Back to **a** (1:00)."));
+        assert_eq!(out.effect, Effect::Sync);
+        assert_eq!(st.marks.play_seq(), seq + 1, "a new play starts");
+        assert_eq!(st.voice_channel_id, Some(ch(5)), "stays while playing");
+        assert_eq!(st.queue.upcoming()[0].title, "b");
+        // After /leave the bot follows whoever goes back.
+        apply(&mut st, &intent(IntentKind::Leave), ctx(None));
+        let out = apply(&mut st, &back(6), ctx(None));
+        assert_eq!(out.reply.as_deref(), Some("⏮ Back to **a** (1:00)."));
+        assert_eq!(st.voice_channel_id, Some(ch(6)));
     }
 }

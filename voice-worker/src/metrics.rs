@@ -36,6 +36,7 @@ pub struct WorkerMetrics {
     pub gateway_latency_seconds: Family<ShardLabel, Gauge<f64, AtomicU64>>,
     pub mixer_tick_seconds: Gauge<f64, AtomicU64>,
     pub store_retries: Counter,
+    pub autoplay_tracks: Counter,
 }
 
 impl Default for WorkerMetrics {
@@ -50,6 +51,7 @@ impl Default for WorkerMetrics {
             gateway_latency_seconds: Family::default(),
             mixer_tick_seconds: Gauge::default(),
             store_retries: Counter::default(),
+            autoplay_tracks: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -92,6 +94,11 @@ impl Default for WorkerMetrics {
             "Versioned writes retried after losing a race",
             m.store_retries.clone(),
         );
+        registry.register(
+            "autoplay_tracks",
+            "Tracks autoplay started when a queue ran dry",
+            m.autoplay_tracks.clone(),
+        );
         Self { registry, ..m }
     }
 }
@@ -115,6 +122,10 @@ impl WorkerMetrics {
         self.intents_failed
             .get_or_create(&KindLabel { kind: kind.into() })
             .inc();
+    }
+
+    pub fn autoplayed(&self) {
+        self.autoplay_tracks.inc();
     }
 
     pub fn track_failed(&self, platform: Platform) {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use timmybot_discord::render::NowPlayingView;
-use timmybot_domain::{ChannelId, GuildId, MessageId, ReplyTo, Track, UserId};
+use timmybot_domain::{ChannelId, GuildId, HistoryEntry, MessageId, ReplyTo, Track, UserId};
+use twilight_model::channel::message::Component;
 
 type Cause = Box<dyn StdError + Send + Sync>;
 
@@ -129,4 +130,38 @@ pub trait Notifier: Send + Sync {
     ) -> Result<MessageId, NotifyError>;
     /// A plain message in the text channel.
     async fn say(&self, channel: ChannelId, content: &str) -> Result<(), NotifyError>;
+    /// Edits the interaction's original response to `content` (left as it is when `None`)
+    /// with `components` under it (none: the components go).
+    async fn edit_reply_components(
+        &self,
+        reply: &ReplyTo,
+        content: Option<&str>,
+        components: &[Component],
+    ) -> Result<(), NotifyError>;
 }
+
+/// Autoplay's choice when the queue runs dry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RadioPick {
+    pub track: Track,
+    /// The title of the play it follows ("because you played …").
+    pub because: String,
+}
+
+/// What autoplay plays next: the recommendation engine, with the guild's own history as the
+/// floor.
+#[async_trait]
+pub trait Radio: Send + Sync {
+    /// One track like the guild's latest `history` (newest first), never one of its last
+    /// [`AUTOPLAY_FRESH`] plays, as `requester` asked; within about `within` when the open
+    /// services are slow. `None` when there is nothing new to play.
+    async fn pick(
+        &self,
+        history: &[HistoryEntry],
+        requester: UserId,
+        within: Duration,
+    ) -> Option<RadioPick>;
+}
+
+/// Autoplay never repeats one of this many latest plays.
+pub const AUTOPLAY_FRESH: usize = 50;

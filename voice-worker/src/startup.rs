@@ -21,6 +21,7 @@ use twilight_model::gateway::connection_info::BotConnectionInfo;
 use crate::adapters::calls::{Calls, ShardSenders};
 use crate::adapters::discord::TwilightNotifier;
 use crate::adapters::presence::VoiceStates;
+use crate::adapters::radio::OpenRadio;
 use crate::adapters::songbird::SongbirdVoice;
 use crate::health::{self, HealthState};
 use crate::identify::{IdentifyLimits, IdentifyLog, IdentifyQueue, DAILY_BUDGET};
@@ -176,6 +177,10 @@ pub async fn run_with(
             )),
             presence: states.clone(),
             notifier: Arc::new(TwilightNotifier::new(http)),
+            radio: Some(Arc::new(OpenRadio::new(
+                &settings.accounts.urls,
+                sources.clone(),
+            ))),
             sources,
             service,
             identifies,

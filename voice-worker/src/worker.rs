@@ -39,6 +39,8 @@ pub struct Ports {
     pub presence: Arc<dyn Presence>,
     pub notifier: Arc<dyn Notifier>,
     pub sources: Arc<Sources>,
+    /// Autoplay's choices; `None`: no autoplay.
+    pub radio: Option<Arc<dyn crate::ports::Radio>>,
     /// The worker's own ECS service; `None` where nothing scales (embedded mode).
     pub service: Option<Arc<dyn WorkerService>>,
     /// The identifies this worker (and the tasks before it) spent today, shared with the
@@ -81,6 +83,7 @@ impl Worker {
             presence: ports.presence,
             notifier: ports.notifier,
             sources: ports.sources,
+            radio: ports.radio,
             retry: RetryPolicy::default(),
             idle_leave: settings.idle_leave,
             dave_within: DAVE_WITHIN,

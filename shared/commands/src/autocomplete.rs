@@ -1,4 +1,5 @@
-//! `/play` suggestions from the guild's own play history (no platform API has one).
+//! `/play` suggestions from the guild's own play history (no platform API has one), and
+//! `/playlist` names from the guild's saved playlists.
 
 use std::collections::HashSet;
 
@@ -30,6 +31,40 @@ pub async fn play(
         data: Some(
             InteractionResponseDataBuilder::new()
                 .choices(suggest(&history, typed))
+                .build(),
+        ),
+    })
+}
+
+/// The guild's saved playlists whose name contains what was typed, any case.
+pub async fn playlist_names(
+    core: &Core,
+    guild: GuildId,
+    data: &CommandData,
+) -> Result<InteractionResponse, CommandError> {
+    let typed = timmybot_discord::playlist::focused_name(data)
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
+    let choices = core
+        .ports
+        .store
+        .playlists(guild)
+        .await?
+        .into_iter()
+        .filter(|p| p.name.key().contains(&typed))
+        .take(CHOICES_MAX)
+        .map(|p| CommandOptionChoice {
+            name: p.name.as_str().to_owned(),
+            name_localizations: None,
+            value: CommandOptionChoiceValue::String(p.name.as_str().to_owned()),
+        })
+        .collect::<Vec<_>>();
+    Ok(InteractionResponse {
+        kind: InteractionResponseType::ApplicationCommandAutocompleteResult,
+        data: Some(
+            InteractionResponseDataBuilder::new()
+                .choices(choices)
                 .build(),
         ),
     })

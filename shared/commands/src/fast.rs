@@ -28,7 +28,7 @@ pub async fn queue(
 pub async fn now_playing(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
     let state = core.ports.store.load_guild(ctx.guild).await?.value;
     Ok(
-        match NowPlayingView::of(&state.queue, core.ports.clock.now_ms()) {
+        match NowPlayingView::of_state(&state, core.ports.clock.now_ms()) {
             Some(view) => reply::message(render::now_playing(&view)),
             None => reply::ephemeral("Nothing is playing right now."),
         },

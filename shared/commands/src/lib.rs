@@ -23,6 +23,7 @@ mod library;
 mod lyrics;
 pub mod permissions;
 mod playback;
+mod playlists;
 pub mod ports;
 pub mod ratelimit;
 mod settings;
@@ -43,8 +44,8 @@ use timmybot_discord::ids::FromTwilight;
 use timmybot_discord::reply;
 use timmybot_discord::spec::{buttons, library as lib_ids, name};
 use timmybot_domain::{
-    ApplicationId, AuditEntry, BotOwners, ChannelId, Clock, GuildId, IntentId, InteractionToken,
-    QueueError, ReplyTo, RetryPolicy, RoleId, UserId,
+    ApplicationId, AuditEntry, BotOwners, ChannelId, Clock, GuildId, IntentId, IntentKind,
+    InteractionToken, QueueError, ReplyTo, RetryPolicy, RoleId, UserId,
 };
 use timmybot_store::{SharedStore, StoreError};
 
@@ -309,6 +310,9 @@ impl Core {
                 Some(data) if data.name == name::PLAY => {
                     autocomplete::play(self, guild, data).await
                 }
+                Some(data) if data.name == name::PLAYLIST => {
+                    autocomplete::playlist_names(self, guild, data).await
+                }
                 _ => Ok(reply::no_choices()),
             };
         }
@@ -358,11 +362,14 @@ impl Core {
                 if let Some(query) = id.strip_prefix(lib_ids::AGAIN) {
                     return library::again(self, &ctx, query).await;
                 }
+                if let Some(tail) = id.strip_prefix(timmybot_discord::search::PICK) {
+                    return playback::search_pick(self, &ctx, tail, &data.values).await;
+                }
                 match id {
                     lib_ids::YOUTUBE_CHECK => library::youtube_button(self, &ctx).await,
                     lib_ids::SPOTIFY_PASTE => Ok(library::spotify_paste_form()),
                     buttons::LOOP | buttons::SHUFFLE => fast::button(self, &ctx, id).await,
-                    buttons::SKIP | buttons::PAUSE_RESUME | buttons::STOP => {
+                    buttons::SKIP | buttons::PREVIOUS | buttons::PAUSE_RESUME | buttons::STOP => {
                         playback::button(self, &ctx, id).await
                     }
                     _ => Ok(reply::ephemeral(
@@ -438,6 +445,7 @@ impl Core {
             Command::Play { query, next } => playback::play(self, ctx, query, next).await,
             Command::Join => playback::join(self, ctx).await,
             Command::Skip => playback::skip(self, ctx).await,
+            Command::Previous => playback::previous(self, ctx).await,
             Command::Pause => playback::pause(self, ctx).await,
             Command::Resume => playback::resume(self, ctx).await,
             Command::Seek { position_ms } => playback::seek(self, ctx, position_ms).await,
@@ -454,6 +462,14 @@ impl Core {
             }
             Command::PlayHistory { scope } => library::play_history(self, ctx, scope).await,
             Command::Recommendations => library::recommendations(self, ctx).await,
+            Command::Playlist(cmd) => playlists::run(self, ctx, cmd).await,
+            Command::Search { query } => {
+                let kind = IntentKind::Search {
+                    query,
+                    requester_id: ctx.member.user,
+                };
+                playback::send_command(self, ctx, kind).await
+            }
             Command::Lyrics { query } => lyrics::run(self, ctx, query).await,
         }
     }

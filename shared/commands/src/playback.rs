@@ -41,6 +41,28 @@ pub async fn play(
     send(core, ctx, kind, Origin::Command).await
 }
 
+/// A pick from `/search`'s menu: queued like `/play`, unless the menu has expired.
+pub async fn search_pick(
+    core: &Core,
+    ctx: &Ctx,
+    tail: &str,
+    values: &[String],
+) -> Result<InteractionResponse, CommandError> {
+    let fresh = timmybot_discord::search::expires_at(tail)
+        .is_some_and(|at| core.ports.clock.now_ms() <= at);
+    if !fresh {
+        return Err(CommandError::User(
+            "This search has expired: run `/search` again.".into(),
+        ));
+    }
+    let query = values
+        .first()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty() && v.len() <= timmybot_domain::intent::QUERY_MAX)
+        .ok_or_else(|| CommandError::Malformed("a search pick without a value".into()))?;
+    play(core, ctx, query.to_owned(), false).await
+}
+
 pub async fn join(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
     core.dj_only(ctx)?;
     let kind = IntentKind::Join {
@@ -52,6 +74,26 @@ pub async fn join(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, Command
 pub async fn skip(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
     let kind = skip_kind(core, ctx).await?;
     send(core, ctx, kind, Origin::Command).await
+}
+
+/// Plays the track before this one again. A DJ's control, like pause and stop: it changes
+/// what everyone hears.
+pub async fn previous(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
+    let kind = previous_kind(core, ctx).await?;
+    send(core, ctx, kind, Origin::Command).await
+}
+
+async fn previous_kind(core: &Core, ctx: &Ctx) -> Result<IntentKind, CommandError> {
+    core.dj_only(ctx)?;
+    let state = core.ports.store.load_guild(ctx.guild).await?.value;
+    if state.queue.played().is_empty() {
+        return Err(CommandError::User(
+            "Nothing has played before this yet.".into(),
+        ));
+    }
+    Ok(IntentKind::Previous {
+        voice_channel_id: in_voice(core, ctx).await?,
+    })
 }
 
 pub async fn pause(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, CommandError> {
@@ -105,7 +147,7 @@ pub async fn leave(core: &Core, ctx: &Ctx) -> Result<InteractionResponse, Comman
     send(core, ctx, IntentKind::Leave, Origin::Command).await
 }
 
-/// The now-playing message's pause, skip and stop buttons.
+/// The now-playing message's back, pause, skip and stop buttons.
 pub async fn button(
     core: &Core,
     ctx: &Ctx,
@@ -113,6 +155,7 @@ pub async fn button(
 ) -> Result<InteractionResponse, CommandError> {
     let kind = match custom_id {
         buttons::SKIP => skip_kind(core, ctx).await?,
+        buttons::PREVIOUS => previous_kind(core, ctx).await?,
         buttons::PAUSE_RESUME => {
             core.dj_only(ctx)?;
             if playing(core, ctx).await?.paused {
@@ -148,12 +191,21 @@ async fn playing(core: &Core, ctx: &Ctx) -> Result<NowPlaying, CommandError> {
         .ok_or_else(|| CommandError::User("Nothing is playing right now.".into()))
 }
 
-async fn in_voice(core: &Core, ctx: &Ctx) -> Result<ChannelId, CommandError> {
+pub(crate) async fn in_voice(core: &Core, ctx: &Ctx) -> Result<ChannelId, CommandError> {
     core.ports
         .voice
         .voice_channel(ctx.guild, ctx.member.user)
         .await?
         .ok_or_else(|| CommandError::User("Join a voice channel first, then try again.".into()))
+}
+
+/// Sends `kind` for a slash command: deferred while the worker is awake, waking it if not.
+pub(crate) async fn send_command(
+    core: &Core,
+    ctx: &Ctx,
+    kind: IntentKind,
+) -> Result<InteractionResponse, CommandError> {
+    send(core, ctx, kind, Origin::Command).await
 }
 
 async fn send(

@@ -36,6 +36,12 @@ pub async fn run(
     if change.clear_announce_channel {
         settings.announce_channel = None;
     }
+    if let Some(stay) = change.stay {
+        settings.stay = stay;
+    }
+    if let Some(autoplay) = change.autoplay {
+        settings.autoplay = autoplay;
+    }
     if settings != before {
         store.save_guild_settings(&settings).await?;
         core.audit(
@@ -74,6 +80,12 @@ fn changes(before: &GuildSettings, after: &GuildSettings) -> String {
             None => "announce channel cleared".to_owned(),
         });
     }
+    if before.stay != after.stay {
+        out.push(format!("stay {}", on_off(after.stay)));
+    }
+    if before.autoplay != after.autoplay {
+        out.push(format!("autoplay {}", on_off(after.autoplay)));
+    }
     out.join("; ")
 }
 
@@ -89,8 +101,23 @@ fn describe(s: &GuildSettings, changed: bool) -> String {
         || "the channel of the command".to_owned(),
         |c| format!("<#{c}>"),
     );
+    let idle = if s.stay {
+        "never: 24/7 is on".to_owned()
+    } else {
+        idle
+    };
     format!(
-        "{}\n• DJ role: {dj}\n• Leave when idle after: {idle}\n• Now-playing messages go to: {announce}",
-        if changed { "Settings saved." } else { "Current settings:" }
+        "{}\n• DJ role: {dj}\n• Leave when idle after: {idle}\n• Now-playing messages go to: {announce}\n• Stay in the channel (24/7): {}\n• Autoplay when the queue runs out: {}",
+        if changed { "Settings saved." } else { "Current settings:" },
+        on_off(s.stay),
+        on_off(s.autoplay)
     )
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
 }

@@ -10,6 +10,7 @@ use timmybot_domain::intent::QUERY_MAX;
 use timmybot_domain::{ChannelId, GuildId, LoopMode, Platform, RoleId, Volume};
 
 use crate::ids::FromTwilight;
+use crate::playlist::PlaylistCommand;
 use crate::spec::{name, opt, IDLE_MINUTES};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,7 @@ pub enum Command {
     },
     NowPlaying,
     Skip,
+    Previous,
     Stop,
     Pause,
     Resume,
@@ -70,6 +72,10 @@ pub enum Command {
         scope: HistoryScope,
     },
     Recommendations,
+    Playlist(PlaylistCommand),
+    Search {
+        query: String,
+    },
     /// `None`: the current track.
     Lyrics {
         query: Option<String>,
@@ -91,6 +97,8 @@ pub struct SettingsChange {
     pub announce_channel: Option<ChannelId>,
     pub clear_dj_role: bool,
     pub clear_announce_channel: bool,
+    pub stay: Option<bool>,
+    pub autoplay: Option<bool>,
 }
 
 /// `/allowlist`: a guild of `None` means the one the command was used in.
@@ -143,6 +151,7 @@ impl Command {
             },
             name::NOW_PLAYING => Self::NowPlaying,
             name::SKIP => Self::Skip,
+            name::PREVIOUS => Self::Previous,
             name::STOP => Self::Stop,
             name::PAUSE => Self::Pause,
             name::RESUME => Self::Resume,
@@ -210,6 +219,18 @@ impl Command {
                 },
             },
             name::RECOMMENDATIONS => Self::Recommendations,
+            name::PLAYLIST => Self::Playlist(crate::playlist::parse(data.options.first())?),
+            name::SEARCH => {
+                let query = a.string(opt::QUERY).map(str::trim).unwrap_or_default();
+                if query.is_empty() || query.chars().count() > 200 {
+                    return Err(ArgError::Invalid(
+                        "Give me something to search for (up to 200 characters).".into(),
+                    ));
+                }
+                Self::Search {
+                    query: query.to_owned(),
+                }
+            }
             name::LYRICS => Self::Lyrics {
                 query: a
                     .string(opt::QUERY)
@@ -228,6 +249,7 @@ impl Command {
             Self::Queue { .. } => name::QUEUE,
             Self::NowPlaying => name::NOW_PLAYING,
             Self::Skip => name::SKIP,
+            Self::Previous => name::PREVIOUS,
             Self::Stop => name::STOP,
             Self::Pause => name::PAUSE,
             Self::Resume => name::RESUME,
@@ -251,6 +273,8 @@ impl Command {
             Self::LikedSongs { .. } => name::LIKED_SONGS,
             Self::PlayHistory { .. } => name::PLAY_HISTORY,
             Self::Recommendations => name::RECOMMENDATIONS,
+            Self::Playlist(_) => name::PLAYLIST,
+            Self::Search { .. } => name::SEARCH,
             Self::Lyrics { .. } => name::LYRICS,
         }
     }
@@ -280,6 +304,8 @@ fn settings(a: &Args<'_>) -> Result<SettingsChange, ArgError> {
         }),
         clear_dj_role: a.boolean(opt::CLEAR_DJ_ROLE) == Some(true),
         clear_announce_channel: a.boolean(opt::CLEAR_ANNOUNCE_CHANNEL) == Some(true),
+        stay: a.boolean(opt::STAY),
+        autoplay: a.boolean(opt::AUTOPLAY),
     })
 }
 
@@ -320,14 +346,14 @@ fn guild_id(args: &Args<'_>) -> Result<Option<GuildId>, ArgError> {
 }
 
 /// A command's options, looked up by name.
-struct Args<'a>(&'a [CommandDataOption]);
+pub(crate) struct Args<'a>(pub(crate) &'a [CommandDataOption]);
 
 impl Args<'_> {
     fn find(&self, name: &str) -> Option<&CommandOptionValue> {
         self.0.iter().find(|o| o.name == name).map(|o| &o.value)
     }
 
-    fn string(&self, name: &str) -> Option<&str> {
+    pub(crate) fn string(&self, name: &str) -> Option<&str> {
         match self.find(name)? {
             CommandOptionValue::String(s) => Some(s.as_str()),
             _ => None,
@@ -341,7 +367,7 @@ impl Args<'_> {
         }
     }
 
-    fn boolean(&self, name: &str) -> Option<bool> {
+    pub(crate) fn boolean(&self, name: &str) -> Option<bool> {
         match self.find(name)? {
             CommandOptionValue::Boolean(b) => Some(*b),
             _ => None,
@@ -451,7 +477,7 @@ mod tests {
             })
             .collect();
         let mut d = data(&spec.name, options);
-        if spec.name == name::ALLOWLIST {
+        if spec.name == name::ALLOWLIST || spec.name == name::PLAYLIST {
             d.options = vec![o(name::LIST, CommandOptionValue::SubCommand(vec![]))];
         }
         d

@@ -8,13 +8,17 @@
 //! - [`rest`]: the one REST client builder.
 //! - [`access`]: the access request's button, form and owner DM.
 //! - [`ids`]: twilight ids to domain ids and back.
+//! - [`playlist`]: `/playlist`, parsed, and its list and show replies.
+//! - [`search`]: `/search`'s menu of results.
 
 pub mod access;
 pub mod command;
 pub mod ids;
 pub mod library;
 pub mod lyrics;
+pub mod playlist;
 pub mod render;
 pub mod reply;
 pub mod rest;
+pub mod search;
 pub mod spec;

@@ -8,7 +8,7 @@ use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder, EmbedFooter
 use twilight_util::builder::message::ButtonBuilder;
 use twilight_util::builder::InteractionResponseDataBuilder;
 
-use timmybot_domain::{GuildQueue, LoopMode, NowPlaying, Track};
+use timmybot_domain::{GuildQueue, GuildState, LoopMode, NowPlaying, Track};
 
 use crate::spec::buttons;
 
@@ -25,6 +25,8 @@ pub struct NowPlayingView {
     pub loop_mode: LoopMode,
     pub volume_percent: u16,
     pub up_next: Option<Track>,
+    /// Autoplay chose this track because of the one named here.
+    pub because: Option<String>,
 }
 
 impl NowPlayingView {
@@ -38,6 +40,15 @@ impl NowPlayingView {
             loop_mode: queue.loop_mode(),
             volume_percent: queue.volume().percent(),
             up_next: queue.upcoming().first().cloned(),
+            because: None,
+        })
+    }
+
+    /// The view of the guild's queue, marked when autoplay chose the track.
+    pub fn of_state(state: &GuildState, now_ms: u64) -> Option<Self> {
+        Some(Self {
+            because: state.marks.autoplay_because.clone(),
+            ..Self::of(&state.queue, now_ms)?
         })
     }
 }
@@ -161,7 +172,7 @@ fn page_button(label: &str, to: usize, disabled: bool) -> Component {
 /// The `/now-playing` reply: the card with its controls.
 pub fn now_playing(view: &NowPlayingView) -> InteractionResponseData {
     message(now_playing_embed(view))
-        .components([now_playing_controls(view.paused)])
+        .components(now_playing_controls(view.paused))
         .build()
 }
 
@@ -170,7 +181,14 @@ pub fn now_playing_embed(view: &NowPlayingView) -> Embed {
     EmbedBuilder::new()
         .title("Now playing")
         .color(COLOR)
-        .description(playing_line(&view.track, view.paused, view.position_ms))
+        .description(match &view.because {
+            Some(seed) => format!(
+                "{}\n📻 Autoplay — because you played {}",
+                playing_line(&view.track, view.paused, view.position_ms),
+                escape(seed)
+            ),
+            None => playing_line(&view.track, view.paused, view.position_ms),
+        })
         .field(
             EmbedFieldBuilder::new("Requested by", format!("<@{}>", view.track.requester)).inline(),
         )
@@ -185,22 +203,31 @@ pub fn now_playing_embed(view: &NowPlayingView) -> Embed {
         .build()
 }
 
-/// The now-playing message's controls: pause or resume, skip, stop, loop, shuffle.
-pub fn now_playing_controls(paused: bool) -> Component {
+/// The now-playing message's controls: back, pause or resume, skip and stop, then loop and
+/// shuffle (Discord puts at most five buttons in a row).
+pub fn now_playing_controls(paused: bool) -> [Component; 2] {
     let button = |label: &str, id: &str, style: ButtonStyle| {
         Component::Button(ButtonBuilder::new(style).label(label).custom_id(id).build())
     };
     let pause = if paused { "▶ Resume" } else { "⏸ Pause" };
-    Component::ActionRow(ActionRow {
-        id: None,
-        components: vec![
+    let row = |components| {
+        Component::ActionRow(ActionRow {
+            id: None,
+            components,
+        })
+    };
+    [
+        row(vec![
+            button("⏮ Back", buttons::PREVIOUS, ButtonStyle::Secondary),
             button(pause, buttons::PAUSE_RESUME, ButtonStyle::Primary),
             button("⏭ Skip", buttons::SKIP, ButtonStyle::Secondary),
             button("⏹ Stop", buttons::STOP, ButtonStyle::Danger),
+        ]),
+        row(vec![
             button("🔁 Loop", buttons::LOOP, ButtonStyle::Secondary),
             button("🔀 Shuffle", buttons::SHUFFLE, ButtonStyle::Secondary),
-        ],
-    })
+        ]),
+    ]
 }
 
 fn message(embed: Embed) -> InteractionResponseDataBuilder {

@@ -16,6 +16,7 @@ use twilight_util::builder::command::{
 use twilight_validate::command::CommandValidationError;
 
 use timmybot_domain::intent::QUERY_MAX;
+use timmybot_domain::playlist::PLAYLIST_NAME_MAX;
 use timmybot_domain::queue::{Volume, QUEUE_CAP};
 
 /// Command names.
@@ -24,6 +25,7 @@ pub mod name {
     pub const QUEUE: &str = "queue";
     pub const NOW_PLAYING: &str = "now-playing";
     pub const SKIP: &str = "skip";
+    pub const PREVIOUS: &str = "previous";
     pub const STOP: &str = "stop";
     pub const PAUSE: &str = "pause";
     pub const RESUME: &str = "resume";
@@ -53,6 +55,13 @@ pub mod name {
     pub const PLAY_HISTORY: &str = "play-history";
     pub const RECOMMENDATIONS: &str = "recommendations";
     pub const LYRICS: &str = "lyrics";
+    pub const PLAYLIST: &str = "playlist";
+    pub const SEARCH: &str = "search";
+    /// `/playlist`'s subcommands (and `list`, above).
+    pub const SAVE: &str = "save";
+    pub const LOAD: &str = "load";
+    pub const SHOW: &str = "show";
+    pub const DELETE: &str = "delete";
 }
 
 /// Option names.
@@ -75,6 +84,9 @@ pub mod opt {
     pub const PLATFORM: &str = "platform";
     pub const SHUFFLE: &str = "shuffle";
     pub const SCOPE: &str = "scope";
+    pub const NAME: &str = "name";
+    pub const STAY: &str = "stay";
+    pub const AUTOPLAY: &str = "autoplay";
 }
 
 /// Custom ids of the linked-account and library messages' components. Each is at most
@@ -103,6 +115,7 @@ pub mod library {
 pub mod buttons {
     pub const PAUSE_RESUME: &str = "np:pause";
     pub const SKIP: &str = "np:skip";
+    pub const PREVIOUS: &str = "np:previous";
     pub const STOP: &str = "np:stop";
     pub const LOOP: &str = "np:loop";
     pub const SHUFFLE: &str = "np:shuffle";
@@ -118,6 +131,40 @@ pub const NOTE_MAX: u16 = 200;
 fn platform() -> StringBuilder {
     StringBuilder::new(opt::PLATFORM, "Which account")
         .choices([("YouTube", "youtube"), ("Spotify", "spotify")])
+}
+
+/// `/playlist save|load|list|show|delete`: the server's saved playlists.
+fn playlist_spec() -> CommandBuilder {
+    let name = |required| {
+        let max = u16::try_from(PLAYLIST_NAME_MAX).unwrap_or(u16::MAX);
+        StringBuilder::new(opt::NAME, "The playlist's name")
+            .required(required)
+            .max_length(max)
+    };
+    CommandBuilder::new(
+        name::PLAYLIST,
+        "Save the queue as a playlist, or play one this server saved",
+        CommandType::ChatInput,
+    )
+    .contexts([InteractionContextType::Guild])
+    .option(SubCommandBuilder::new(name::SAVE, "Save the queue under a name").option(name(true)))
+    .option(
+        SubCommandBuilder::new(name::LOAD, "Queue a saved playlist")
+            .option(name(true).autocomplete(true))
+            .option(BooleanBuilder::new(opt::SHUFFLE, "Shuffle it")),
+    )
+    .option(SubCommandBuilder::new(
+        name::LIST,
+        "Show this server's saved playlists",
+    ))
+    .option(
+        SubCommandBuilder::new(name::SHOW, "Show a saved playlist's tracks")
+            .option(name(true).autocomplete(true)),
+    )
+    .option(
+        SubCommandBuilder::new(name::DELETE, "Delete a saved playlist")
+            .option(name(true).autocomplete(true)),
+    )
 }
 
 /// Every command, validated against Discord's limits.
@@ -162,6 +209,7 @@ pub fn specs() -> Result<Vec<CommandSpec>, CommandValidationError> {
         ),
         music(name::NOW_PLAYING, "Show what is playing"),
         music(name::SKIP, "Skip the current track"),
+        music(name::PREVIOUS, "Play the track before this one again"),
         music(name::STOP, "Stop playing and empty the queue"),
         music(name::PAUSE, "Pause playback"),
         music(name::RESUME, "Resume playback"),
@@ -222,6 +270,14 @@ pub fn specs() -> Result<Vec<CommandSpec>, CommandValidationError> {
         .option(BooleanBuilder::new(
             opt::CLEAR_ANNOUNCE_CHANNEL,
             "Post now-playing where commands are used",
+        ))
+        .option(BooleanBuilder::new(
+            opt::STAY,
+            "24/7: stay in the voice channel when the queue ends or everyone leaves",
+        ))
+        .option(BooleanBuilder::new(
+            opt::AUTOPLAY,
+            "When the queue runs out, keep playing songs like the last ones",
         )),
         CommandBuilder::new(
             name::ALLOWLIST,
@@ -284,6 +340,16 @@ pub fn specs() -> Result<Vec<CommandSpec>, CommandValidationError> {
         music(
             name::RECOMMENDATIONS,
             "Suggestions from what you and this server played",
+        ),
+        playlist_spec(),
+        music(
+            name::SEARCH,
+            "Search YouTube and pick one of the top results to play",
+        )
+        .option(
+            StringBuilder::new(opt::QUERY, "What to search for")
+                .required(true)
+                .max_length(200),
         ),
         music(
             name::LYRICS,

@@ -9,6 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{ApplicationId, ChannelId, GuildId, UserId};
+use super::playlist::PlaylistName;
 use super::queue::{Position, Volume};
 
 /// The envelope version this code writes and reads.
@@ -129,6 +130,24 @@ pub enum IntentKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         vote_by: Option<UserId>,
     },
+    /// Play the track before this one again, joining the requester's channel if the bot
+    /// has left.
+    Previous {
+        voice_channel_id: ChannelId,
+    },
+    /// Look `query` up where yt-dlp runs and edit the reply with the top results to pick from.
+    Search {
+        query: String,
+        requester_id: UserId,
+    },
+    /// Queue a saved playlist, read from the store by the worker, as `requester_id` asked.
+    LoadPlaylist {
+        name: PlaylistName,
+        #[serde(default)]
+        shuffle: bool,
+        requester_id: UserId,
+        voice_channel_id: ChannelId,
+    },
     Stop,
     Pause,
     Resume,
@@ -147,9 +166,12 @@ pub enum IntentKind {
 }
 
 impl IntentKind {
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 13] = [
         "play",
+        "search",
         "skip",
+        "previous",
+        "load_playlist",
         "stop",
         "pause",
         "resume",
@@ -164,6 +186,9 @@ impl IntentKind {
         match self {
             IntentKind::Play { .. } => "play",
             IntentKind::Skip { .. } => "skip",
+            IntentKind::Previous { .. } => "previous",
+            IntentKind::Search { .. } => "search",
+            IntentKind::LoadPlaylist { .. } => "load_playlist",
             IntentKind::Stop => "stop",
             IntentKind::Pause => "pause",
             IntentKind::Resume => "resume",
@@ -260,7 +285,7 @@ impl PlaybackIntent {
     }
 
     fn validate(&self) -> Result<(), IntentError> {
-        if let IntentKind::Play { query, .. } = &self.kind {
+        if let IntentKind::Play { query, .. } | IntentKind::Search { query, .. } = &self.kind {
             if query.trim().is_empty() || query.len() > QUERY_MAX {
                 return Err(IntentError::BadQuery);
             }
@@ -313,6 +338,19 @@ mod tests {
             IntentKind::Skip { vote_by: None },
             IntentKind::Skip {
                 vote_by: Some(UserId::new(4).unwrap()),
+            },
+            IntentKind::Previous {
+                voice_channel_id: ChannelId::new(3).unwrap(),
+            },
+            IntentKind::Search {
+                query: "lofi".into(),
+                requester_id: UserId::new(2).unwrap(),
+            },
+            IntentKind::LoadPlaylist {
+                name: PlaylistName::parse("Road Trip").unwrap(),
+                shuffle: true,
+                requester_id: UserId::new(2).unwrap(),
+                voice_channel_id: ChannelId::new(3).unwrap(),
             },
             IntentKind::Stop,
             IntentKind::Pause,
@@ -381,6 +419,7 @@ mod tests {
             r#"{"v":1,"id":"a","guild_id":"1","issued_at_ms":-1,"kind":{"type":"skip"}}"#,
             r#"{"v":1,"id":"a","guild_id":"1","issued_at_ms":0,"kind":{"type":"volume","percent":500}}"#,
             r#"{"v":1,"id":"a","guild_id":"1","issued_at_ms":0,"kind":{"type":"play","query":" ","requester_id":"2","voice_channel_id":"3"}}"#,
+            r#"{"v":1,"id":"a","guild_id":"1","issued_at_ms":0,"kind":{"type":"load_playlist","name":"","requester_id":"2","voice_channel_id":"3"}}"#,
         ] {
             assert!(
                 PlaybackIntent::decode(body.as_bytes()).is_err(),

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod intent;
 pub mod library;
 pub mod owners;
+pub mod playlist;
 pub mod queue;
 pub mod records;
 pub mod retry;
@@ -25,6 +26,7 @@ pub use ids::{ApplicationId, ChannelId, GuildId, IdError, MessageId, RoleId, Use
 pub use intent::{IntentError, IntentId, IntentKind, InteractionToken, PlaybackIntent, ReplyTo};
 pub use library::{Expanded, LibraryList, LibraryRef, LibraryRefError, LibraryTrack};
 pub use owners::BotOwners;
+pub use playlist::{PlaylistError, PlaylistName, PlaylistSummary, SavedPlaylist};
 pub use queue::{
     Added, GuildQueue, LoopMode, NowPlaying, Position, QueueError, Transition, Volume,
 };

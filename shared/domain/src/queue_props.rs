@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::queue::QUEUE_CAP;
+use crate::queue::{PLAYED_CAP, QUEUE_CAP};
 use crate::{GuildQueue, LoopMode, Platform, Position, Track, TrackKey, UserId, Volume};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
@@ -22,6 +22,7 @@ enum Op {
     Start,
     Skip,
     Advance,
+    Previous,
     Seek(u64),
     Pause,
     Resume,
@@ -45,6 +46,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Start),
         2 => Just(Op::Skip),
         3 => Just(Op::Advance),
+        2 => Just(Op::Previous),
         1 => (0u64..300_000).prop_map(Op::Seek),
         1 => Just(Op::Pause),
         1 => Just(Op::Resume),
@@ -205,6 +207,26 @@ proptest! {
                         Err(_) => before,
                     }
                 }
+                Op::Previous => {
+                    let back = q.played().last().cloned();
+                    match q.previous(now).cloned() {
+                        Ok(t) => {
+                            prop_assert_eq!(Some(&t), back.as_ref(), "previous plays the newest played track");
+                            let np = q.now_playing().unwrap();
+                            prop_assert_eq!(np.position_ms(now), 0, "from its start");
+                            prop_assert!(!np.paused);
+                            if let Some(was) = playing_before.as_ref().filter(|was| **was != t) {
+                                prop_assert_eq!(&q.upcoming()[0], was, "the current track comes next");
+                            }
+                            // Moved from the queue (queue loop's copy) or back from history.
+                            if before.contains_key(&t.key.to_string()) { before } else { plus(before, &[t]) }
+                        }
+                        Err(_) => {
+                            prop_assert!(back.is_none() || q.len() == QUEUE_CAP);
+                            before
+                        }
+                    }
+                }
                 Op::Seek(ms) => {
                     if q.seek(ms, now).is_ok() {
                         prop_assert_eq!(q.now_playing().map(|np| np.position_ms(now)), Some(ms));
@@ -248,6 +270,7 @@ proptest! {
             prop_assert_eq!(held(&q), expected, "after {:?}", op);
             prop_assert!(held(&q).values().all(|n| *n == 1), "a track is duplicated after {:?}", op);
             prop_assert!(q.len() <= QUEUE_CAP);
+            prop_assert!(q.played().len() <= PLAYED_CAP);
             // Time moves the position while playing, up to the track's end, and not at all
             // while paused.
             if let Some(np) = q.now_playing() {
@@ -262,6 +285,37 @@ proptest! {
         }
     }
 
+    /// `/skip` then `/previous` puts everything back where it was, in every loop mode.
+    #[test]
+    fn previous_undoes_a_skip(
+        prefill in 1usize..30,
+        played in 0usize..PLAYED_CAP,
+        mode in prop_oneof![Just(LoopMode::Off), Just(LoopMode::Track), Just(LoopMode::Queue)],
+        shuffle in proptest::option::of(any::<u64>()),
+    ) {
+        let mut gen = Tracks(0);
+        let mut q = GuildQueue::new();
+        for _ in 0..prefill + played {
+            q.add(gen.next(), Position::End).unwrap();
+        }
+        q.start(0);
+        for i in 0..played {
+            q.advance(i as u64).unwrap();
+        }
+        q.set_loop(mode);
+        if let Some(seed) = shuffle {
+            q.shuffle(&mut StdRng::seed_from_u64(seed));
+        }
+        let upcoming: Vec<Track> = q.upcoming().to_vec();
+        let playing = q.now_playing().map(|np| np.track.clone());
+        let history: Vec<Track> = q.played().to_vec();
+        q.skip(1_000_000).unwrap();
+        let back = q.previous(1_000_001).unwrap().clone();
+        prop_assert_eq!(Some(back), playing);
+        prop_assert_eq!(q.upcoming(), &upcoming[..]);
+        prop_assert_eq!(q.played(), &history[..]);
+    }
+
     #[test]
     fn a_round_trip_through_json_changes_nothing(
         ops in proptest::collection::vec(op(), 0..60),
@@ -272,6 +326,7 @@ proptest! {
             match op {
                 Op::Add(at) => { let _ = q.add(gen.next(), at); }
                 Op::Advance => { let _ = q.advance(7); }
+                Op::Previous => { let _ = q.previous(9); }
                 Op::Start => { q.start(3); }
                 Op::Pause => { let _ = q.pause(11); }
                 Op::Loop(m) => q.set_loop(m),

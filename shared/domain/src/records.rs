@@ -50,6 +50,10 @@ pub struct WorkerMarks {
     /// Paused by the worker's shutdown rather than by a user: resume on the next start.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspended: bool,
+    /// The current track is autoplay's, chosen because of this one (its title). Any new
+    /// play clears it; a `/play` replaces autoplay's track at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoplay_because: Option<String>,
 }
 
 impl WorkerMarks {
@@ -84,10 +88,12 @@ impl WorkerMarks {
         self.play_seq
     }
 
-    /// A new play begins: a new sequence number and no votes.
+    /// A new play begins: a new sequence number, no votes, and not autoplay's (until
+    /// autoplay says so).
     pub fn new_play(&mut self) -> u64 {
         self.play_seq += 1;
         self.skip_votes.clear();
+        self.autoplay_because = None;
         self.play_seq
     }
 }
@@ -150,6 +156,12 @@ pub struct GuildSettings {
     /// Where now-playing messages go; the channel of the command if unset.
     #[serde(default)]
     pub announce_channel: Option<ChannelId>,
+    /// 24/7: stay in the voice channel when the queue ends or the channel empties.
+    #[serde(default)]
+    pub stay: bool,
+    /// When the queue runs dry, keep playing suggestions seeded by what just played.
+    #[serde(default)]
+    pub autoplay: bool,
 }
 
 impl AllowEntry {
@@ -171,6 +183,8 @@ impl GuildSettings {
             dj_role: None,
             idle_timeout_secs: None,
             announce_channel: None,
+            stay: false,
+            autoplay: false,
         }
     }
 }

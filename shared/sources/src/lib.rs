@@ -60,6 +60,8 @@ pub enum SourceError {
     Library(String),
     #[error("linked accounts aren't set up on this bot")]
     NoAccounts,
+    #[error("that is a link, not a search: `/play` it instead")]
+    NotASearch,
 }
 
 /// Tracks to queue, and what the user should hear about the ones left out.
@@ -248,6 +250,36 @@ impl Sources {
     fn ytdl(&self, source: &str) -> YoutubeDl<'static> {
         YoutubeDl::new_ytdl_like(self.ytdl_program, self.http.clone(), source.to_owned())
             .user_args(self.ytdl_args.clone())
+    }
+
+    /// Up to `n` results for words (or a `ytsearch`/`scsearch` query), each a track to play,
+    /// for `/search`. Anything else (a link, a file) is not a search.
+    pub async fn search(
+        &self,
+        text: &str,
+        n: usize,
+        requester: UserId,
+    ) -> Result<Vec<Track>, SourceError> {
+        let Query::Search { spec, kind } = Query::parse(text)? else {
+            return Err(SourceError::NotASearch);
+        };
+        // The query takes one result; ask for `n` of the same search.
+        let (site, words) = spec.split_once(':').unwrap_or(("ytsearch1", &spec));
+        let site = site.trim_end_matches(|c: char| c.is_ascii_digit());
+        let spec = format!("{site}{n}:{words}");
+        let mut ytdl = self.ytdl(&spec);
+        let results = tokio::time::timeout(YTDL_TIMEOUT, ytdl.query(n))
+            .await
+            .map_err(|_| SourceError::Timeout)?
+            .map_err(|e| ytdl_error(&e))?;
+        results
+            .iter()
+            .take(n)
+            .map(|out| {
+                let source = out.webpage_url.clone().unwrap_or_else(|| out.url.clone());
+                self.ytdl_track(out, platform(kind), &source, requester)
+            })
+            .collect()
     }
 
     async fn ytdl_query(

@@ -26,8 +26,8 @@ use async_trait::async_trait;
 use timmybot_domain::Clock;
 use timmybot_domain::{
     AccessRequest, AllowEntry, AuditEntry, AuditScope, CachedTrack, GuildId, GuildSettings,
-    GuildState, Heartbeat, HistoryEntry, QueueError, TrackKey, UserId, UserProfile, Versioned,
-    WorkerIndex,
+    GuildState, Heartbeat, HistoryEntry, PlaylistName, PlaylistSummary, QueueError, SavedPlaylist,
+    TrackKey, UserId, UserProfile, Versioned, WorkerIndex,
 };
 use timmybot_domain::{Backoff, RetryPolicy};
 
@@ -149,6 +149,23 @@ pub trait AuditStore: Send + Sync {
     async fn audit_log(&self, scope: AuditScope, limit: usize) -> StoreResult<Vec<AuditEntry>>;
 }
 
+/// A guild's saved playlists. They never expire; the command core keeps the count and size
+/// limits ([`timmybot_domain::playlist`]).
+#[async_trait]
+pub trait PlaylistStore: Send + Sync {
+    /// Saves `playlist`, replacing one of the same name (by key).
+    async fn save_playlist(&self, playlist: &SavedPlaylist) -> StoreResult<()>;
+    async fn playlist(
+        &self,
+        guild: GuildId,
+        name: &PlaylistName,
+    ) -> StoreResult<Option<SavedPlaylist>>;
+    /// Every playlist of `guild`, without its tracks, by name.
+    async fn playlists(&self, guild: GuildId) -> StoreResult<Vec<PlaylistSummary>>;
+    /// Whether there was one to delete.
+    async fn delete_playlist(&self, guild: GuildId, name: &PlaylistName) -> StoreResult<bool>;
+}
+
 /// Everything the bot stores, as one object to pass around.
 pub trait Store:
     GuildStore
@@ -161,6 +178,7 @@ pub trait Store:
     + AccessStore
     + AuditStore
     + IdentifyGate
+    + PlaylistStore
 {
 }
 
@@ -175,6 +193,7 @@ impl<T> Store for T where
         + AccessStore
         + AuditStore
         + IdentifyGate
+        + PlaylistStore
 {
 }
 

@@ -5,7 +5,7 @@ use timmybot_discord::ids::{FromTwilight, ToTwilight};
 use timmybot_discord::render::{self, NowPlayingView};
 use timmybot_domain::{ChannelId, MessageId, ReplyTo};
 use twilight_http::Client;
-use twilight_model::channel::message::AllowedMentions;
+use twilight_model::channel::message::{AllowedMentions, Component};
 
 use crate::ports::{Notifier, NotifyError};
 
@@ -43,7 +43,7 @@ impl Notifier for TwilightNotifier {
         view: &NowPlayingView,
     ) -> Result<MessageId, NotifyError> {
         let embeds = [render::now_playing_embed(view)];
-        let controls = [render::now_playing_controls(view.paused)];
+        let controls = render::now_playing_controls(view.paused);
         let ch = channel.to_twilight();
         if let Some(msg) = existing {
             let edited = self
@@ -69,6 +69,25 @@ impl Notifier for TwilightNotifier {
             .await
             .map_err(rest_err)?;
         Ok(MessageId::from_twilight(created.id))
+    }
+
+    async fn edit_reply_components(
+        &self,
+        reply: &ReplyTo,
+        content: Option<&str>,
+        components: &[Component],
+    ) -> Result<(), NotifyError> {
+        let client = self.http.interaction(reply.application_id.to_twilight());
+        let mentions = AllowedMentions::default();
+        let update = client
+            .update_response(reply.token.expose())
+            .components(Some(components))
+            .allowed_mentions(Some(&mentions));
+        let update = match content {
+            Some(text) => update.content(Some(text)),
+            None => update,
+        };
+        update.await.map(|_| ()).map_err(rest_err)
     }
 
     async fn say(&self, channel: ChannelId, content: &str) -> Result<(), NotifyError> {

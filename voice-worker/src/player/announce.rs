@@ -34,6 +34,9 @@ pub(super) fn could_not_play(track: &Track, why: &str) -> String {
     )
 }
 
+pub(super) const AUTOPLAY_NOTHING: &str =
+    "📻 Autoplay found nothing new to play; the queue is empty. `/play` something to go on.";
+
 pub(super) fn left_idle(channel: ChannelId, alone: bool, after: Duration) -> String {
     let why = if alone {
         "nobody was listening"
@@ -79,7 +82,7 @@ impl GuildPlayer {
         let Some(channel) = st.text_channel_id else {
             return;
         };
-        let Some(view) = NowPlayingView::of(&st.queue, self.now()) else {
+        let Some(view) = NowPlayingView::of_state(st, self.now()) else {
             return;
         };
         match self

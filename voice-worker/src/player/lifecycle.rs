@@ -21,9 +21,19 @@ impl GuildPlayer {
             self.idle_since_ms = None;
             return Ok(());
         }
+        // Read only once idle: the guild's own timeout, or 24/7, which never leaves (and so
+        // keeps the worker's call, which holds off the scale-to-zero).
+        let settings = self.deps.store.guild_settings(self.guild).await?;
+        if settings.stay {
+            self.idle_since_ms = None;
+            return Ok(());
+        }
+        let idle_leave = settings
+            .idle_timeout_secs
+            .map_or(self.deps.idle_leave, |s| Duration::from_secs(u64::from(s)));
         let since = *self.idle_since_ms.get_or_insert(now);
         let idle_for = Duration::from_millis(now.saturating_sub(since));
-        if idle_for < self.deps.idle_leave {
+        if idle_for < idle_leave {
             return Ok(());
         }
         self.update(|st| {
@@ -35,7 +45,7 @@ impl GuildPlayer {
         .await?;
         if let Some(state) = self.state.clone() {
             self.sync_or_say(&state).await;
-            let text = announce::left_idle(channel, alone, self.deps.idle_leave);
+            let text = announce::left_idle(channel, alone, idle_leave);
             self.say(&state, &text).await;
         }
         self.idle_since_ms = None;

@@ -10,11 +10,13 @@
 //! - [`handoff`]: the next track, opened while the current one plays and started by its end.
 //! - [`announce`]: what the player tells people: replies, notices, the now-playing card.
 //! - [`lifecycle`]: leaving an idle channel, resuming after a restart, saving on shutdown.
+//! - [`search`]: `/search`'s lookup and its menu of results.
 
 mod announce;
 mod call;
 mod handoff;
 mod lifecycle;
+mod search;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -28,12 +30,18 @@ use timmybot_store::{update_guild, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::apply::{self, Effect};
-use crate::ports::{Notifier, Presence, TrackEnd, Voice};
+use crate::ports::{Notifier, Presence, Radio, TrackEnd, Voice};
 use handoff::{Handoff, Loaded};
 
 /// Jobs waiting for one guild before senders wait. Track ends do not count: they have their
 /// own channel.
 pub const MAILBOX: usize = 64;
+/// How many of the guild's plays autoplay reads: seeds, the plays it must not repeat, and
+/// the history it falls back on.
+const AUTOPLAY_HISTORY: usize = 200;
+/// How long autoplay waits on the open services before it falls back on history: the
+/// silence between the last track and autoplay's stays short.
+pub const AUTOPLAY_WITHIN: Duration = Duration::from_millis(2_000);
 /// After the last frame, songbird sends five silence frames (100 ms); leave after them.
 const SILENCE_TAIL: Duration = Duration::from_millis(120);
 
@@ -53,6 +61,8 @@ pub struct Deps {
     pub presence: Arc<dyn Presence>,
     pub notifier: Arc<dyn Notifier>,
     pub sources: Arc<Sources>,
+    /// Autoplay's choices; `None`: no autoplay.
+    pub radio: Option<Arc<dyn Radio>>,
     pub retry: RetryPolicy,
     /// Leave after this long alone or silent in the channel.
     pub idle_leave: Duration,
@@ -260,6 +270,16 @@ impl GuildPlayer {
     }
 
     async fn on_intent(&mut self, intent: &PlaybackIntent) -> Result<(), PlayerError> {
+        // A search changes no state: a redelivery just searches again.
+        if let IntentKind::Search {
+            query,
+            requester_id,
+        } = &intent.kind
+        {
+            self.search(intent.reply.as_ref(), query, *requester_id)
+                .await;
+            return Ok(());
+        }
         let id = intent.id.as_str().to_owned();
         let stored = self.deps.store.load_guild(self.guild).await?.value;
         if stored.marks.has_applied(&id) {
@@ -287,6 +307,12 @@ impl GuildPlayer {
                     })
                     .map_err(|e| e.to_string()),
             ),
+            IntentKind::LoadPlaylist {
+                name,
+                shuffle,
+                requester_id,
+                ..
+            } => Some(self.saved_playlist(name, *shuffle, *requester_id).await?),
             _ => None,
         };
         let listeners = stored
@@ -367,7 +393,7 @@ impl GuildPlayer {
                 Ok(done)
             })
             .await?;
-        let Some(state) = self.state.clone() else {
+        let Some(mut state) = self.state.clone() else {
             return Ok(());
         };
         if let Some(track) = &finished {
@@ -379,10 +405,84 @@ impl GuildPlayer {
                         .await;
                 }
             }
+            // The queue ran dry: autoplay may carry on.
+            if state.queue.now_playing().is_none() && state.voice_channel_id.is_some() {
+                if let Some(next) = self.autoplay(&state).await? {
+                    state = next;
+                }
+            }
         }
         self.sync_or_say(&state).await;
         self.show_now_playing(&state).await;
         Ok(())
+    }
+
+    /// With autoplay on, starts one track like the guild's latest plays; returns the state
+    /// it wrote. Anything that happened meanwhile (a `/play`, `/stop` or `/leave`) wins.
+    async fn autoplay(&mut self, after: &GuildState) -> Result<Option<GuildState>, PlayerError> {
+        let Some(radio) = self.deps.radio.clone() else {
+            return Ok(None);
+        };
+        if !self.deps.store.guild_settings(self.guild).await?.autoplay {
+            return Ok(None);
+        }
+        let history = self
+            .deps
+            .store
+            .recent_plays(self.guild, AUTOPLAY_HISTORY)
+            .await?;
+        let Some(requester) = history.first().map(|h| h.requester) else {
+            return Ok(None);
+        };
+        let seq = after.marks.play_seq();
+        let Some(pick) = radio.pick(&history, requester, AUTOPLAY_WITHIN).await else {
+            self.say(after, announce::AUTOPLAY_NOTHING).await;
+            return Ok(None);
+        };
+        let now = self.now();
+        let started = self
+            .update(|st| {
+                if st.marks.play_seq() != seq
+                    || st.queue.now_playing().is_some()
+                    || st.voice_channel_id.is_none()
+                {
+                    return Ok(false);
+                }
+                st.queue
+                    .add(pick.track.clone(), timmybot_domain::Position::End)?;
+                st.queue.start(now);
+                st.marks.new_play();
+                st.marks.autoplay_because = Some(pick.because.clone());
+                Ok(true)
+            })
+            .await?;
+        if !started {
+            return Ok(None);
+        }
+        self.deps.metrics.autoplayed();
+        Ok(self.state.clone())
+    }
+
+    /// A saved playlist's tracks as `requester` queues them, or why there are none. A store
+    /// failure is an error, so that the intent is delivered again.
+    async fn saved_playlist(
+        &self,
+        name: &timmybot_domain::PlaylistName,
+        shuffle: bool,
+        requester: timmybot_domain::UserId,
+    ) -> Result<Result<Vec<timmybot_domain::Track>, String>, PlayerError> {
+        let Some(playlist) = self.deps.store.playlist(self.guild, name).await? else {
+            return Ok(Err(format!(
+                "There is no playlist called **{}** any more.",
+                timmybot_discord::render::escape(name.as_str())
+            )));
+        };
+        let mut tracks = playlist.tracks_for(requester);
+        if shuffle {
+            use rand::seq::SliceRandom;
+            tracks.shuffle(&mut rand::rng());
+        }
+        Ok(Ok(tracks))
     }
 
     /// A track could not even be opened: tell the channel and move on.

@@ -262,6 +262,17 @@ impl Notifier for FakeNotifier {
             .push((channel, content.to_owned()));
         Ok(())
     }
+    async fn edit_reply_components(
+        &self,
+        reply: &ReplyTo,
+        content: Option<&str>,
+        _: &[twilight_model::channel::message::Component],
+    ) -> Result<(), NotifyError> {
+        match content {
+            Some(text) => self.edit_reply(reply, text).await,
+            None => Ok(()),
+        }
+    }
 }
 
 /// Everyone in a channel, set by the test.
@@ -364,6 +375,7 @@ impl TestWorker {
                 presence: presence.clone(),
                 notifier: notifier.clone(),
                 sources: Arc::new(sources),
+                radio: None,
                 service: parts.service.clone(),
                 identifies: Arc::new(IdentifyLog::new(vec![], DAILY_BUDGET)),
                 worker: parts.worker,
@@ -582,6 +594,36 @@ impl timmybot_store::AuditStore for NoCardIds {
         limit: usize,
     ) -> timmybot_store::StoreResult<Vec<timmybot_domain::AuditEntry>> {
         self.0.audit_log(scope, limit).await
+    }
+}
+
+#[async_trait]
+impl timmybot_store::PlaylistStore for NoCardIds {
+    async fn save_playlist(
+        &self,
+        p: &timmybot_domain::SavedPlaylist,
+    ) -> timmybot_store::StoreResult<()> {
+        self.0.save_playlist(p).await
+    }
+    async fn playlist(
+        &self,
+        g: GuildId,
+        name: &timmybot_domain::PlaylistName,
+    ) -> timmybot_store::StoreResult<Option<timmybot_domain::SavedPlaylist>> {
+        self.0.playlist(g, name).await
+    }
+    async fn playlists(
+        &self,
+        g: GuildId,
+    ) -> timmybot_store::StoreResult<Vec<timmybot_domain::PlaylistSummary>> {
+        self.0.playlists(g).await
+    }
+    async fn delete_playlist(
+        &self,
+        g: GuildId,
+        name: &timmybot_domain::PlaylistName,
+    ) -> timmybot_store::StoreResult<bool> {
+        self.0.delete_playlist(g, name).await
     }
 }
 

@@ -2,6 +2,19 @@
 //!
 //! Positions users see are 1-based and count only the upcoming tracks: `/remove 1` removes
 //! the next track, never the one playing. Time comes in as `now_ms` so the rules stay pure.
+//!
+//! ## What `/previous` goes back to
+//! The queue keeps the last [`PLAYED_CAP`] tracks that stopped playing, newest last.
+//! - A track enters `played` whenever it stops being the current track: it ended, was skipped,
+//!   or was stopped. Track loop restarting the same track is not a stop, so under track loop
+//!   `/previous` goes to the track before the looping one.
+//! - `previous` plays the newest played track from the start and puts the current track (if
+//!   any) back at the front of the upcoming tracks, so `/skip` after `/previous` returns to it.
+//! - Going back moves a track, it never copies one. Under queue loop the finished track was
+//!   also sent to the back of the queue: `previous` takes that copy out, so the loop keeps the
+//!   same tracks. In a one-track queue loop the track before is the one playing: it restarts.
+//! - Shuffle reorders only the upcoming tracks. `played` is what was heard, in the order it
+//!   was heard, whatever the queue's order now.
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -11,6 +24,8 @@ use super::track::Track;
 
 /// The most tracks a guild may hold, the one playing included.
 pub const QUEUE_CAP: usize = 500;
+/// How many finished tracks `/previous` can go back through.
+pub const PLAYED_CAP: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueueError {
@@ -28,6 +43,8 @@ pub enum QueueError {
     SeekBeyondEnd { requested_ms: u64, duration_ms: u64 },
     #[error("volume must be between 0 and {max}%, got {got}%")]
     VolumeOutOfRange { got: u32, max: u16 },
+    #[error("nothing has played before this yet")]
+    NothingBefore,
 }
 
 /// What happens when a track ends on its own.
@@ -187,6 +204,9 @@ pub struct GuildQueue {
     loop_mode: LoopMode,
     #[serde(default)]
     volume: Volume,
+    /// Tracks that stopped playing, oldest first, at most [`PLAYED_CAP`].
+    #[serde(default)]
+    played: Vec<Track>,
 }
 
 impl GuildQueue {
@@ -206,11 +226,26 @@ impl GuildQueue {
             now_playing,
             loop_mode,
             volume,
+            played: Vec::new(),
         };
         if queue.len() > QUEUE_CAP {
             return Err(QueueError::Full { cap: QUEUE_CAP });
         }
         Ok(queue)
+    }
+
+    /// The same queue with `played` restored from storage, keeping only the newest
+    /// [`PLAYED_CAP`].
+    pub fn with_played(mut self, mut played: Vec<Track>) -> Self {
+        let excess = played.len().saturating_sub(PLAYED_CAP);
+        played.drain(..excess);
+        self.played = played;
+        self
+    }
+
+    /// Tracks that stopped playing, oldest first.
+    pub fn played(&self) -> &[Track] {
+        &self.played
     }
 
     /// Every track held, the one playing included.
@@ -330,7 +365,9 @@ impl GuildQueue {
     pub fn stop(&mut self) -> usize {
         let n = self.len();
         self.upcoming.clear();
-        self.now_playing = None;
+        if let Some(np) = self.now_playing.take() {
+            self.remember(np.track);
+        }
         n
     }
 
@@ -370,8 +407,51 @@ impl GuildQueue {
     }
 
     fn next(&mut self, finished: Track, now_ms: u64) -> Transition {
+        self.remember(finished.clone());
         let playing = self.start(now_ms);
         Transition { finished, playing }
+    }
+
+    fn remember(&mut self, track: Track) {
+        if self.played.len() >= PLAYED_CAP {
+            self.played.remove(0);
+        }
+        self.played.push(track);
+    }
+
+    /// Plays the track before this one again, from its start; returns it. The current track
+    /// goes back to the front of the queue. See the module's rules.
+    pub fn previous(&mut self, now_ms: u64) -> Result<&Track, QueueError> {
+        let back = self.played.last().ok_or(QueueError::NothingBefore)?;
+        if self
+            .now_playing
+            .as_ref()
+            .is_some_and(|np| &np.track == back)
+        {
+            // A one-track queue loop: the track before this one is this one.
+            self.played.pop();
+            let np = self
+                .now_playing
+                .as_mut()
+                .ok_or(QueueError::NothingPlaying)?;
+            *np = NowPlaying::start(np.track.clone(), now_ms);
+            return Ok(&np.track);
+        }
+        // Queue loop sent the track to the back of the queue too: move that copy, never add a
+        // second one.
+        let queued = self.upcoming.iter().rposition(|t| t == back);
+        if queued.is_none() && self.len() >= QUEUE_CAP {
+            return Err(QueueError::Full { cap: QUEUE_CAP });
+        }
+        if let Some(i) = queued {
+            self.upcoming.remove(i);
+        }
+        let track = self.played.pop().ok_or(QueueError::NothingBefore)?;
+        if let Some(current) = self.now_playing.take() {
+            self.upcoming.insert(0, current.track);
+        }
+        let np = self.now_playing.insert(NowPlaying::start(track, now_ms));
+        Ok(&np.track)
     }
 
     pub fn seek(&mut self, offset_ms: u64, now_ms: u64) -> Result<(), QueueError> {

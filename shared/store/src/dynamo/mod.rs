@@ -32,6 +32,7 @@ type Item = HashMap<String, AttributeValue>;
 
 mod access;
 mod items;
+mod playlists;
 
 const GUILD_PREFIX: &str = "GUILD#";
 const SK_STATE: &str = "STATE";
@@ -311,6 +312,9 @@ struct StateItem {
     np_message_id: Option<MessageId>,
     #[serde(default)]
     marks: WorkerMarks,
+    /// What `/previous` goes back to, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    played: Vec<Track>,
     version: u64,
     write_id: String,
     last_active: u64,
@@ -331,7 +335,8 @@ impl GuildStore for DynamoStore {
             return Ok(fresh(item.version));
         }
         let queue =
-            GuildQueue::from_parts(item.queue, item.now_playing, item.loop_mode, item.volume)?;
+            GuildQueue::from_parts(item.queue, item.now_playing, item.loop_mode, item.volume)?
+                .with_played(item.played);
         Ok(Versioned {
             value: GuildState {
                 guild_id: guild,
@@ -358,6 +363,7 @@ impl GuildStore for DynamoStore {
             text_channel_id: state.text_channel_id,
             np_message_id: state.np_message_id,
             marks: state.marks.clone(),
+            played: state.queue.played().to_vec(),
             version: expected + 1,
             write_id: new_write_id(),
             last_active: state.last_active_ms,

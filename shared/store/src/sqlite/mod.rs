@@ -22,9 +22,10 @@ use timmybot_domain::{
 };
 
 mod access;
+mod playlists;
 mod records;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS allowlist (
@@ -37,7 +38,9 @@ CREATE TABLE IF NOT EXISTS guild_settings (
     guild_id           TEXT PRIMARY KEY,
     dj_role            TEXT,
     idle_timeout_secs  INTEGER,
-    announce_channel   TEXT
+    announce_channel   TEXT,
+    stay               INTEGER NOT NULL DEFAULT 0,
+    autoplay           INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS guild_state (
     guild_id          TEXT PRIMARY KEY,
@@ -50,6 +53,7 @@ CREATE TABLE IF NOT EXISTS guild_state (
     text_channel_id   TEXT,
     np_message_id     TEXT,
     marks             TEXT NOT NULL DEFAULT '{}',
+    played            TEXT NOT NULL DEFAULT '[]',
     last_active_ms    INTEGER NOT NULL,
     expires_at_ms     INTEGER NOT NULL
 );
@@ -116,6 +120,13 @@ CREATE TABLE IF NOT EXISTS worker_heartbeat (
 CREATE TABLE IF NOT EXISTS identify_lease (
     bucket    INTEGER PRIMARY KEY,
     until_ms  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS saved_playlists (
+    guild_id  TEXT NOT NULL,
+    name_key  TEXT NOT NULL,
+    summary   TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    PRIMARY KEY (guild_id, name_key)
 );
 ";
 
@@ -217,6 +228,24 @@ fn migrate(c: &mut Connection) -> StoreResult<()> {
     if old_heartbeat {
         tx.execute_batch(MIGRATE_1_TO_2)?;
     }
+    // Schema 3 keeps the tracks `/previous` goes back to and the 24/7 and autoplay
+    // settings (and adds saved playlists, above).
+    for (table, column, definition) in [
+        ("guild_state", "played", "TEXT NOT NULL DEFAULT '[]'"),
+        ("guild_settings", "stay", "INTEGER NOT NULL DEFAULT 0"),
+        ("guild_settings", "autoplay", "INTEGER NOT NULL DEFAULT 0"),
+    ] {
+        let has: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+            [table, column],
+            |r| r.get(0),
+        )?;
+        if !has {
+            tx.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {definition};"
+            ))?;
+        }
+    }
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;
     Ok(())
@@ -292,7 +321,8 @@ impl GuildStore for SqliteStore {
             let row = c
                 .query_row(
                     "SELECT version, expires_at_ms, upcoming, now_playing, loop_mode, volume,
-                            voice_channel_id, text_channel_id, np_message_id, last_active_ms, marks
+                            voice_channel_id, text_channel_id, np_message_id, last_active_ms, marks,
+                            played
                      FROM guild_state WHERE guild_id = ?1",
                     [guild.to_string()],
                     |r| {
@@ -308,6 +338,7 @@ impl GuildStore for SqliteStore {
                             r.get::<_, Option<String>>(8)?,
                             r.get::<_, i64>(9)?,
                             r.get::<_, String>(10)?,
+                            r.get::<_, String>(11)?,
                         ))
                     },
                 )
@@ -324,6 +355,7 @@ impl GuildStore for SqliteStore {
                 msg,
                 active,
                 marks,
+                played,
             )) = row
             else {
                 return Ok(Versioned {
@@ -345,7 +377,8 @@ impl GuildStore for SqliteStore {
                     .transpose()?,
                 LoopMode::parse(&loop_mode).ok_or_else(|| corrupt("loop mode", &loop_mode))?,
                 Volume::parse(u32::try_from(volume).unwrap_or(u32::MAX))?,
-            )?;
+            )?
+            .with_played(unjson("played", &played)?);
             Ok(Versioned {
                 value: GuildState {
                     guild_id: guild,
@@ -365,7 +398,8 @@ impl GuildStore for SqliteStore {
     async fn save_guild(&self, state: &GuildState, expected: u64) -> StoreResult<u64> {
         let upcoming = json(&state.queue.upcoming())?;
         let np = state.queue.now_playing().map(json).transpose()?;
-        let size = upcoming.len() + np.as_ref().map_or(0, String::len);
+        let played = json(&state.queue.played())?;
+        let size = upcoming.len() + np.as_ref().map_or(0, String::len) + played.len();
         if size > ITEM_MAX_BYTES {
             return Err(StoreError::ItemTooLarge {
                 limit: ITEM_MAX_BYTES,
@@ -385,17 +419,17 @@ impl GuildStore for SqliteStore {
                 c,
                 "INSERT INTO guild_state (guild_id, upcoming, now_playing, loop_mode, volume,
                      voice_channel_id, text_channel_id, np_message_id, last_active_ms,
-                     expires_at_ms, marks, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     expires_at_ms, marks, played, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (guild_id) DO NOTHING",
                 "UPDATE guild_state SET upcoming = ?2, now_playing = ?3, loop_mode = ?4,
                      volume = ?5, voice_channel_id = ?6, text_channel_id = ?7,
                      np_message_id = ?8, last_active_ms = ?9, expires_at_ms = ?10, marks = ?11,
-                     version = ?12
-                 WHERE guild_id = ?1 AND version = ?13",
+                     played = ?12, version = ?13
+                 WHERE guild_id = ?1 AND version = ?14",
                 params![
                     guild, upcoming, np, loop_mode, volume, voice, text, msg, active, expires,
-                    marks
+                    marks, played
                 ],
                 expected,
             )

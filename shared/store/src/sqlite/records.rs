@@ -76,7 +76,7 @@ impl SettingsStore for SqliteStore {
         self.with_conn(move |c| {
             let row = c
                 .query_row(
-                    "SELECT dj_role, idle_timeout_secs, announce_channel
+                    "SELECT dj_role, idle_timeout_secs, announce_channel, stay, autoplay
                      FROM guild_settings WHERE guild_id = ?1",
                     [guild.to_string()],
                     |r| {
@@ -84,11 +84,13 @@ impl SettingsStore for SqliteStore {
                             r.get::<_, Option<String>>(0)?,
                             r.get::<_, Option<i64>>(1)?,
                             r.get::<_, Option<String>>(2)?,
+                            r.get::<_, bool>(3)?,
+                            r.get::<_, bool>(4)?,
                         ))
                     },
                 )
                 .optional()?;
-            let Some((dj, idle, announce)) = row else {
+            let Some((dj, idle, announce, stay, autoplay)) = row else {
                 return Ok(GuildSettings::new(guild));
             };
             Ok(GuildSettings {
@@ -96,6 +98,8 @@ impl SettingsStore for SqliteStore {
                 dj_role: parse_opt("settings", dj, RoleId::parse)?,
                 idle_timeout_secs: idle.and_then(|s| u32::try_from(s).ok()),
                 announce_channel: parse_opt("settings", announce, ChannelId::parse)?,
+                stay,
+                autoplay,
             })
         })
         .await
@@ -105,13 +109,16 @@ impl SettingsStore for SqliteStore {
         let s = settings.clone();
         self.with_conn(move |c| {
             c.execute(
-                "INSERT OR REPLACE INTO guild_settings (guild_id, dj_role, idle_timeout_secs, announce_channel)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO guild_settings
+                     (guild_id, dj_role, idle_timeout_secs, announce_channel, stay, autoplay)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     s.guild_id.to_string(),
                     s.dj_role.map(|r| r.to_string()),
                     s.idle_timeout_secs.map(i64::from),
                     s.announce_channel.map(|c| c.to_string()),
+                    s.stay,
+                    s.autoplay,
                 ],
             )?;
             Ok(())
