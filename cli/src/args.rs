@@ -101,4 +101,11 @@ pub struct DemoArgs {
     /// Where to write what the (fake) voice channel heard.
     #[arg(long, default_value = "timmybot-demo.wav")]
     pub out: PathBuf,
+    /// Play these instead of the generated tones: your own audio files (MP3, AAC/M4A, Ogg
+    /// Vorbis, Opus, FLAC, WAV), or anything `/play` takes (a link, or words to search for).
+    #[arg(long, num_args = 1.., value_name = "ITEM")]
+    pub play: Vec<String>,
+    /// With --play, skip to the next item after this many seconds of each.
+    #[arg(long, value_name = "SECONDS", requires = "play")]
+    pub seconds: Option<u64>,
 }

@@ -3,83 +3,20 @@
 //! (with the services down) a track from the guild's older history, never one of the last
 //! 50 plays; a `/play` replaces autoplay's track at once, and `/stop` ends it.
 
-use timmybot_domain::{GuildId, HistoryEntry, Platform, TrackKey, UserId};
 use timmybot_fake_discord::gateway::FakeGuild;
-use timmybot_fake_discord::interactions as di;
-use timmybot_tests::chain::{guild, member, WAIT};
-use timmybot_tests::library::{spawn_library, LibraryChain};
-use twilight_model::guild::Permissions;
+use timmybot_tests::chain::{guild, WAIT};
+use timmybot_tests::library::{seed_older_history, spawn_library, LibraryChain};
 
 const WATCH: &str = "https://www.youtube.com/watch?v=";
 
 async fn autoplay_on(lib: &mut LibraryChain, g: &FakeGuild) {
-    let (guild, user, channel) = (g.id, member(g), g.text_channel);
-    let (res, _) = lib
-        .send(|id| {
-            let i = di::slash(id, guild, user, channel, "settings", &[]);
-            let i = with_bool(i, "autoplay", true);
-            di::as_member(i, &[], Permissions::MANAGE_GUILD)
-        })
-        .await;
+    let res = lib.chain.setting(g, "autoplay", true).await;
     let text = res["data"]["content"].as_str().unwrap_or_default();
     assert!(
         text.contains("Autoplay when the queue runs out: on"),
         "{res}"
     );
 }
-
-fn with_bool(
-    mut i: twilight_model::application::interaction::Interaction,
-    name: &str,
-    value: bool,
-) -> twilight_model::application::interaction::Interaction {
-    use twilight_model::application::interaction::application_command::{
-        CommandDataOption, CommandOptionValue,
-    };
-    use twilight_model::application::interaction::InteractionData;
-    if let Some(InteractionData::ApplicationCommand(d)) = i.data.as_mut() {
-        d.options.push(CommandDataOption {
-            name: name.into(),
-            value: CommandOptionValue::Boolean(value),
-        });
-    }
-    i
-}
-
-/// Plays that keep the guild's history busy: 50 newer than anything autoplay may repeat.
-async fn older_history(lib: &LibraryChain, g: &FakeGuild) {
-    let now = timmybot_domain::SystemClock.now_ms();
-    let play = |at: u64, id: &str, title: &str, artist: &str| HistoryEntry {
-        guild_id: GuildId::new(g.id).unwrap(),
-        played_at_ms: at,
-        track_key: TrackKey::new(Platform::Youtube, id).unwrap(),
-        requester: UserId::new(member(g)).unwrap(),
-        title: title.into(),
-        artist: Some(artist.into()),
-        source: format!("{WATCH}{id}"),
-    };
-    let store = &lib.chain.store;
-    // Two days ago: the 880 Hz tone, by the artist of what plays now.
-    store
-        .record_play(&play(now - 2 * 86_400_000, "t880", "Tone 880", "Tones"))
-        .await
-        .unwrap();
-    // A day ago: 50 plays yt-dlp cannot find, all newer than the tone, each by someone else.
-    for n in 0..50u64 {
-        let id = format!("gone{n:04}");
-        store
-            .record_play(&play(
-                now - 86_400_000 + n,
-                &id,
-                &format!("Gone {n}"),
-                &format!("Nobody {n}"),
-            ))
-            .await
-            .unwrap();
-    }
-}
-
-use timmybot_domain::Clock;
 
 /// The now-playing cards posted in `g`'s text channel, newest last.
 fn cards(lib: &LibraryChain, g: &FakeGuild) -> Vec<String> {
@@ -113,7 +50,7 @@ async fn autoplay_follows_the_last_track_from_the_services_then_from_history() {
     lib.s
         .listenbrainz
         .set_radio("Tones", vec![("Other Song", "Someone Else", Some(200_000))]);
-    older_history(&lib, &g).await;
+    seed_older_history(&lib.chain, &g).await;
     autoplay_on(&mut lib, &g).await;
     lib.chain.join(&g);
 

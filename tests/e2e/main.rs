@@ -30,6 +30,7 @@ mod lyrics;
 mod playlists;
 mod previous;
 mod queue;
+mod search;
 mod secrets;
 mod settings;
 mod shards;

@@ -5,30 +5,11 @@
 use std::time::Duration;
 
 use timmybot_fake_discord::gateway::{FakeGuild, Seen};
-use timmybot_fake_discord::interactions as di;
 use timmybot_tests::chain::{guild, member, spawn_sharded, Chain, Layout, WAIT};
-use twilight_model::guild::Permissions;
 
 /// `/settings stay:<on>`, by a member with Manage Server.
 async fn set_stay(chain: &mut Chain, g: &FakeGuild, on: bool) {
-    let (guild, user, channel) = (g.id, member(g), g.text_channel);
-    let (res, _) = chain
-        .send_with(|id| {
-            let mut i = di::in_channel(di::command(id, Some(guild), user, "settings", vec![]), channel);
-            if let Some(
-                twilight_model::application::interaction::InteractionData::ApplicationCommand(d),
-            ) = i.data.as_mut()
-            {
-                d.options.push(
-                    twilight_model::application::interaction::application_command::CommandDataOption {
-                        name: "stay".into(),
-                        value: twilight_model::application::interaction::application_command::CommandOptionValue::Boolean(on),
-                    },
-                );
-            }
-            di::as_member(i, &[], Permissions::MANAGE_GUILD)
-        })
-        .await;
+    let res = chain.setting(g, "stay", on).await;
     let text = res["data"]["content"].as_str().unwrap_or_default();
     let expected = format!(
         "Stay in the channel (24/7): {}",

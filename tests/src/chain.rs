@@ -626,6 +626,27 @@ impl Chain {
         .await
     }
 
+    /// `/settings NAME:on|off`, by `g`'s member with Manage Server; the reply.
+    pub async fn setting(&mut self, g: &FakeGuild, name: &str, on: bool) -> Value {
+        use twilight_model::application::interaction::application_command::{
+            CommandDataOption, CommandOptionValue,
+        };
+        use twilight_model::application::interaction::InteractionData;
+        let (guild, user, channel) = (g.id, member(g), g.text_channel);
+        self.send_with(|id| {
+            let mut i = slash(id, guild, user, channel, "settings", &[]);
+            if let Some(InteractionData::ApplicationCommand(d)) = i.data.as_mut() {
+                d.options.push(CommandDataOption {
+                    name: name.to_owned(),
+                    value: CommandOptionValue::Boolean(on),
+                });
+            }
+            di::as_member(i, &[], twilight_model::guild::Permissions::MANAGE_GUILD)
+        })
+        .await
+        .0
+    }
+
     /// Sends `/name sub` with string options, as `g`'s member in its text channel.
     pub async fn subcommand(
         &mut self,

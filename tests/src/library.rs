@@ -107,3 +107,37 @@ impl LibraryChain {
         assert!(text(&linked).contains("YouTube is linked"), "{linked}");
     }
 }
+
+/// History for autoplay to fall back on in `g`: the 880 Hz tone (`t880`, "Tone 880" by
+/// "Tones") two days ago, then 50 plays a day ago that yt-dlp cannot find, each by someone
+/// else, so the tone is older than the 50 plays autoplay must not repeat.
+pub async fn seed_older_history(chain: &Chain, g: &FakeGuild) {
+    use timmybot_domain::{Clock, GuildId, HistoryEntry, Platform, SystemClock, TrackKey, UserId};
+    let now = SystemClock.now_ms();
+    let play = |at: u64, id: &str, title: &str, artist: &str| HistoryEntry {
+        guild_id: GuildId::new(g.id).expect("a guild id"),
+        played_at_ms: at,
+        track_key: TrackKey::new(Platform::Youtube, id).expect("a track key"),
+        requester: UserId::new(member(g)).expect("a user id"),
+        title: title.into(),
+        artist: Some(artist.into()),
+        source: format!("https://www.youtube.com/watch?v={id}"),
+    };
+    let mut plays = vec![play(now - 2 * 86_400_000, "t880", "Tone 880", "Tones")];
+    for n in 0..50u64 {
+        let id = format!("gone{n:04}");
+        plays.push(play(
+            now - 86_400_000 + n,
+            &id,
+            &format!("Gone {n}"),
+            &format!("Nobody {n}"),
+        ));
+    }
+    for p in &plays {
+        chain
+            .store
+            .record_play(p)
+            .await
+            .expect("record a past play");
+    }
+}

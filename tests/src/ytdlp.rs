@@ -1,6 +1,7 @@
 //! A stand-in yt-dlp for the whole chain: it answers `-j` for a YouTube watch URL whose id
 //! starts `t<freq>` (say `t440a`) and for any search with a tone of that frequency (a search
-//! gets 660 Hz), served over HTTP, so the fake voice server hears which track played.
+//! gets 660 Hz; a five-result search, five of them), served over HTTP, so the fake voice
+//! server hears which track played.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,14 @@ pub const FREQS: [u32; 3] = [440, 660, 880];
 pub const SECS: f32 = 20.0;
 /// What a search answers with.
 pub const SEARCH_FREQ: u32 = 660;
+/// What a five-result search (`/search`) answers with, in order: (video id, tone).
+pub const SEARCH_RESULTS: [(&str, u32); 5] = [
+    ("t660", 660),
+    ("t880", 880),
+    ("t440", 440),
+    ("t440b", 440),
+    ("t880b", 880),
+];
 
 pub struct Ytdlp {
     pub program: PathBuf,
@@ -47,6 +56,19 @@ impl Ytdlp {
                 entry(f, &format!("https://www.youtube.com/watch?v=t{f}"))
             ));
         }
+        let five: Vec<String> = SEARCH_RESULTS
+            .iter()
+            .map(|(id, f)| {
+                format!(
+                    "'{}'",
+                    entry(*f, &format!("https://www.youtube.com/watch?v={id}"))
+                )
+            })
+            .collect();
+        cases.push_str(&format!(
+            "  *ytsearch5:*) printf '%s\\n' {} ;;\n",
+            five.join(" ")
+        ));
         let body = format!(
             "#!/bin/sh\necho \"$*\" >> '{log}'\ncase \"$*\" in\n{cases}  *search*) printf '%s\\n' '{search}' ;;\n  *) echo 'ERROR: Unsupported URL' >&2; exit 1 ;;\nesac\n",
             log = log.display(),

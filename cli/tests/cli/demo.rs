@@ -148,3 +148,101 @@ fn with_a_token_in_dot_env_the_first_command_runs_serve() {
         "the token is shown: {stderr}"
     );
 }
+
+/// Makes `name` with Debian's ffmpeg: `secs` of a `freq` Hz sine in the container and codec
+/// its extension names. Fails, saying how to fix it, when ffmpeg is missing.
+fn ffmpeg_tone(dir: &std::path::Path, name: &str, freq: u32, codec: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency={freq}:duration=2:sample_rate=48000"
+        ))
+        .args(["-ac", "2", "-c:a", codec, "-y"])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("ffmpeg makes the test media and could not run ({e}): run scripts/dev-setup")
+        });
+    assert!(
+        out.status.success(),
+        "ffmpeg could not make {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+/// `timmybot demo --play` with the user's own files in every format the worker plays, a
+/// corrupt file and a link the SSRF guard refuses: each file is heard at its own pitch, the
+/// two others are told as a Discord user would see them, and the session carries on.
+#[test]
+fn demo_play_plays_real_files_and_tells_what_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = [
+        ("tone-wav.wav", 300, "pcm_s16le"),
+        ("tone-flac.flac", 350, "flac"),
+        ("tone-mp3.mp3", 400, "libmp3lame"),
+        ("tone-m4a.m4a", 450, "aac"),
+        ("tone-vorbis.ogg", 500, "libvorbis"),
+        ("tone-opus.opus", 550, "libopus"),
+    ];
+    let mut items: Vec<String> = Vec::new();
+    for (name, freq, codec) in media {
+        let path = ffmpeg_tone(dir.path(), name, freq, codec);
+        items.push(path.display().to_string());
+        // The corrupt one sits in the middle: the demo goes on past it.
+        if name == "tone-mp3.mp3" {
+            let bad = dir.path().join("broken.mp3");
+            std::fs::write(&bad, b"ID3 this is not audio at all, only words").unwrap();
+            items.push(bad.display().to_string());
+        }
+    }
+    items.push("http://127.0.0.1:9/private.mp3".into());
+    let wav = dir.path().join("heard.wav");
+    let out = Command::new(env!("CARGO_BIN_EXE_timmybot"))
+        .arg("demo")
+        .arg("--out")
+        .arg(&wav)
+        .arg("--play")
+        .args(&items)
+        .env("TMPDIR", dir.path())
+        .output()
+        .expect("run timmybot demo --play");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+
+    for (name, freq, _) in media {
+        let stem = name.split('.').next().unwrap();
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(&format!("🔊 heard {stem}:")))
+            .unwrap_or_else(|| panic!("{name} was not heard:\n{stdout}"));
+        let pitch: f32 = line
+            .rsplit("strongest at ")
+            .next()
+            .and_then(|t| t.trim_end_matches(" Hz").parse().ok())
+            .unwrap_or_else(|| panic!("no pitch in {line:?}"));
+        assert!(
+            (pitch - freq as f32).abs() <= 10.0,
+            "{name}: heard {pitch} Hz, made {freq} Hz"
+        );
+    }
+    assert!(
+        stdout.contains("⚠ Couldn't play broken"),
+        "the corrupt file is told:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "127.0.0.1 points at a private or reserved address (127.0.0.1), which is not allowed"
+        ),
+        "the private address is refused:\n{stdout}"
+    );
+    assert!(!stdout.contains("Slow down"), "{stdout}");
+    let (samples, channels) = read_wav(&wav);
+    assert!(
+        samples.len() >= 6 * 48_000 * channels,
+        "six files of 2 s heard, got {:.1} s",
+        samples.len() as f32 / (48_000 * channels) as f32
+    );
+}

@@ -32,6 +32,10 @@ pub struct Shown {
     pub edits: usize,
     /// Only the person who used the command sees it (message flag 64).
     pub ephemeral: bool,
+    /// The message's rows of components, as sent.
+    pub components: Vec<serde_json::Value>,
+    /// When the latest version arrived.
+    pub updated_at: Option<std::time::Instant>,
 }
 
 impl Shown {
@@ -55,6 +59,10 @@ impl Shown {
         if let Some(flags) = body.get("flags").and_then(|f| f.as_u64()) {
             self.ephemeral = flags & EPHEMERAL != 0;
         }
+        if let Some(rows) = body.get("components").and_then(|c| c.as_array()) {
+            self.components.clone_from(rows);
+        }
+        self.updated_at = Some(std::time::Instant::now());
     }
 }
 

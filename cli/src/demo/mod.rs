@@ -1,7 +1,10 @@
 //! `timmybot demo`: the real bot, in embedded mode, against a fake Discord on this machine.
-//! A scripted session plays two generated tones, printing each command and the bot's reply
-//! as a person in the server would see them, and the call's encryption as their Discord
-//! client shows it; what the voice channel heard goes to a WAV file.
+//! A scripted session plays two generated tones (or, with `--play`, the user's own files and
+//! links: [`play`]), printing each command and the bot's reply as a person in the server
+//! would see them, and the call's encryption as their Discord client shows it; what the
+//! voice channel heard goes to a WAV file.
+
+mod play;
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -27,8 +30,8 @@ const VOICE: u64 = 1_300_000_000_000_000_020;
 const YOU: u64 = 1_300_000_000_000_000_100;
 const FIRST: (&str, f32) = ("first-tone-440hz.wav", 440.0);
 const SECOND: (&str, f32) = ("second-tone-660hz.wav", 660.0);
-/// The pause before each command, as a person types it.
-const TYPING: Duration = Duration::from_millis(1_500);
+/// The pause before each command, as a person types it: at most 6 in 10 s, the bot's limit.
+const TYPING: Duration = Duration::from_millis(1_750);
 /// Each step waits at most this long for the bot.
 const STEP: Duration = Duration::from_secs(20);
 
@@ -53,10 +56,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     discord.set_voice(GUILD, YOU, Some(VOICE));
 
     let mut vars: HashMap<String, String> = discord.env().into_iter().collect();
-    vars.insert(
-        env::STORE.into(),
-        format!("sqlite:{}", scratch.path().join("demo.db").display()),
-    );
+    let db = scratch.path().join("demo.db");
+    vars.insert(env::STORE.into(), format!("sqlite:{}", db.display()));
     vars.insert(env::MUSIC_DIR.into(), music.display().to_string());
     vars.insert(env::WORKER_HEALTH_ADDR.into(), "127.0.0.1:0".into());
     let worker = WorkerSettings::read(&Source::from_pairs(vars))?;
@@ -78,20 +79,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     done("The bot is online in \"Demo Server\", and you are in its voice channel.\n");
 
     let mut s = Script::new(&discord);
-    s.command("play", &[("query", &format!("local:{}", FIRST.0))])
-        .await?;
-    s.listen_for(FIRST.1, Duration::from_secs(2)).await?;
-    s.show_encryption();
-    s.command("play", &[("query", &format!("local:{}", SECOND.0))])
-        .await?;
-    s.command("queue", &[]).await?;
-    s.command("skip", &[]).await?;
-    s.listen_for(SECOND.1, Duration::from_secs(2)).await?;
-    s.command("pause", &[]).await?;
-    s.wait_quiet().await?;
-    s.command("resume", &[]).await?;
-    s.listen_for(SECOND.1, Duration::from_secs(1)).await?;
-    s.command("stop", &[]).await?;
+    if args.play.is_empty() {
+        tones(&mut s).await?;
+    } else {
+        let seconds = args.seconds.map(Duration::from_secs);
+        play::run(&mut s, &args.play, &music, &db, seconds).await?;
+    }
 
     let heard = discord.voice.heard(GUILD);
     std::fs::write(&args.out, heard.to_wav())
@@ -111,6 +104,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("Run the real thing with your own bot token: `timmybot serve` (see the README).");
     let _ = stop.send(());
     bot.await.context("the bot's task")??;
+    Ok(())
+}
+
+/// The generated tones' session: play, queue, skip, pause, resume, stop.
+async fn tones(s: &mut Script<'_>) -> anyhow::Result<()> {
+    s.command("play", &[("query", &format!("local:{}", FIRST.0))])
+        .await?;
+    s.listen_for(FIRST.1, Duration::from_secs(2)).await?;
+    s.show_encryption();
+    s.command("play", &[("query", &format!("local:{}", SECOND.0))])
+        .await?;
+    s.command("queue", &[]).await?;
+    s.command("skip", &[]).await?;
+    s.listen_for(SECOND.1, Duration::from_secs(2)).await?;
+    s.command("pause", &[]).await?;
+    s.wait_quiet().await?;
+    s.command("resume", &[]).await?;
+    s.listen_for(SECOND.1, Duration::from_secs(1)).await?;
+    s.command("stop", &[]).await?;
     Ok(())
 }
 
@@ -170,6 +182,12 @@ impl<'a> Script<'a> {
     async fn command(&mut self, name: &str, args: &[(&str, &str)]) -> anyhow::Result<()> {
         // A person types at human speed (and the bot allows 6 commands per 10 s each).
         tokio::time::sleep(TYPING).await;
+        self.send(name, args).await
+    }
+
+    /// Sends `/name args` at once (the caller has spent the typing pause), then prints the
+    /// bot's reply once it is final.
+    async fn send(&mut self, name: &str, args: &[(&str, &str)]) -> anyhow::Result<()> {
         self.next_id += 1;
         let typed: String = args.iter().map(|(k, v)| format!(" {k}:{v}")).collect();
         println!("you      › /{name}{typed}");
