@@ -331,13 +331,7 @@ async fn search_table() {
         let sent = Instant::now();
         let (res, token) = lib.command(&g, "search", &[("query", &query)]).await;
         assert_eq!(res["type"], 5, "{res}");
-        let shown = lib
-            .chain
-            .discord
-            .rest
-            .fake
-            .wait_reply(&token, WAIT, |r| !r.components.is_empty())
-            .await;
+        let shown = lib.chain.reply(&token, |r| !r.components.is_empty()).await;
         took.push(shown.updated_at.expect("edited") - sent);
     }
     lib.chain.stop_worker().await;

@@ -92,13 +92,7 @@ async fn autoplay_follows_the_last_track_from_the_services_then_from_history() {
     lib.chain
         .hears(&g, 440.0, "the /play, in place of autoplay's track")
         .await;
-    let reply = lib
-        .chain
-        .discord
-        .rest
-        .fake
-        .wait_reply(&token, WAIT, |r| r.edits > 0)
-        .await;
+    let reply = lib.chain.reply(&token, |r| r.edits > 0).await;
     assert!(reply.content.contains("Now playing"), "{reply:?}");
     let state = lib.chain.state(&g).await;
     assert_eq!(state.marks.autoplay_because, None);
@@ -110,10 +104,7 @@ async fn autoplay_follows_the_last_track_from_the_services_then_from_history() {
     // /stop ends it: nothing plays after.
     let (_, token) = lib.command(&g, "stop", &[]).await;
     lib.chain
-        .discord
-        .rest
-        .fake
-        .wait_reply(&token, WAIT, |r| r.content.contains("Stopped"))
+        .reply(&token, |r| r.content.contains("Stopped"))
         .await;
     let state = lib.chain.state(&g).await;
     assert!(state.queue.now_playing().is_none());

@@ -2,7 +2,7 @@
 //! and the played tracks survive in the stored state.
 
 use timmybot_discord::spec::buttons;
-use timmybot_tests::chain::{guild, spawn_chain, WAIT};
+use timmybot_tests::chain::{guild, spawn_chain};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn previous_after_a_skip_goes_back_and_the_button_goes_further() {
@@ -31,10 +31,7 @@ async fn previous_after_a_skip_goes_back_and_the_button_goes_further() {
     let (_, token) = chain.command(&g, "previous", &[], None).await;
     chain.hears(&g, 660.0, "the skipped track again").await;
     chain
-        .discord
-        .rest
-        .fake
-        .wait_reply(&token, WAIT, |r| r.content.contains("⏮ Back to"))
+        .reply(&token, |r| r.content.contains("⏮ Back to"))
         .await;
     let (res, _) = chain.press(&g, buttons::PREVIOUS).await;
     assert_eq!(res["type"], 6, "the press updates its message: {res}");

@@ -2,7 +2,7 @@
 //! top five, picking one queues it and the voice server hears it, and a pick from an expired
 //! menu is refused.
 
-use timmybot_tests::chain::{guild, WAIT};
+use timmybot_tests::chain::guild;
 use timmybot_tests::library::spawn_library;
 use timmybot_tests::ytdlp::SEARCH_RESULTS;
 
@@ -14,13 +14,7 @@ async fn search_shows_the_top_five_and_a_pick_is_heard() {
 
     let (res, token) = lib.command(&g, "search", &[("query", "tones")]).await;
     assert_eq!(res["type"], 5, "deferred while the worker looks: {res}");
-    let reply = lib
-        .chain
-        .discord
-        .rest
-        .fake
-        .wait_reply(&token, WAIT, |r| !r.components.is_empty())
-        .await;
+    let reply = lib.chain.reply(&token, |r| !r.components.is_empty()).await;
     assert_eq!(
         reply.content,
         "🔎 Results for **tones**: pick one within 2 minutes to queue it."
@@ -53,13 +47,7 @@ async fn search_shows_the_top_five_and_a_pick_is_heard() {
     let (res, picked) = lib.pick(&g, &custom_id, values[1]).await;
     assert_eq!(res["type"], 5, "{res}");
     lib.chain.hears(&g, 880.0, "the picked result").await;
-    let said = lib
-        .chain
-        .discord
-        .rest
-        .fake
-        .wait_reply(&picked, WAIT, |r| r.edits > 0)
-        .await;
+    let said = lib.chain.reply(&picked, |r| r.edits > 0).await;
     assert!(
         said.content.contains("Now playing **Tone 880**"),
         "{said:?}"
@@ -80,13 +68,7 @@ async fn search_shows_the_top_five_and_a_pick_is_heard() {
         )
         .await;
     assert_eq!(res["type"], 5);
-    let reply = lib
-        .chain
-        .discord
-        .rest
-        .fake
-        .wait_reply(&token, WAIT, |r| r.edits > 0)
-        .await;
+    let reply = lib.chain.reply(&token, |r| r.edits > 0).await;
     assert_eq!(
         reply.content,
         "❌ That is a link, not a search: `/play` it instead."

@@ -935,6 +935,32 @@ async fn sqlite_migrates_the_one_worker_heartbeat_to_worker_0() {
     assert_eq!(version, 3);
 }
 
+/// `timmybot serve` restarted: the SQLite file opened again keeps the saved playlists.
+#[tokio::test]
+async fn sqlite_keeps_saved_playlists_across_a_restart() {
+    use timmybot_domain::{PlaylistName, SavedPlaylist};
+    use timmybot_store::PlaylistStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bot.db");
+    let clock = std::sync::Arc::new(timmybot_domain::ManualClock::new(T0_MS));
+    let name = PlaylistName::parse("Road Trip").unwrap();
+    let tracks = vec![track("k1"), track("k2"), track("k3")];
+    {
+        let store = timmybot_store::sqlite::SqliteStore::open(&path, clock.clone())
+            .await
+            .unwrap();
+        let saved =
+            SavedPlaylist::new(guild(3401), name.clone(), user(7), T0_MS, tracks.clone()).unwrap();
+        store.save_playlist(&saved).await.unwrap();
+    }
+    clock.set(T0_MS + 30 * DAY_MS);
+    let store = timmybot_store::sqlite::SqliteStore::open(&path, clock)
+        .await
+        .unwrap();
+    let back = store.playlist(guild(3401), &name).await.unwrap().unwrap();
+    assert_eq!(back.tracks(), &tracks[..], "in order");
+}
+
 /// A schema-2 guild state (before `/previous`) opens with nothing played, keeps its queue,
 /// and then keeps what plays; its settings read with 24/7 and autoplay off.
 #[tokio::test]

@@ -586,6 +586,15 @@ impl Chain {
             .await
     }
 
+    /// Waits until the reply to `token` satisfies `pred` (the worker edits deferred replies).
+    pub async fn reply(
+        &self,
+        token: &str,
+        pred: impl Fn(&timmybot_fake_discord::rest::Shown) -> bool,
+    ) -> timmybot_fake_discord::rest::Shown {
+        self.discord.rest.fake.wait_reply(token, WAIT, pred).await
+    }
+
     /// `g`'s stored state, as the worker last wrote it.
     pub async fn state(&self, g: &FakeGuild) -> timmybot_domain::GuildState {
         let guild = GuildId::new(g.id).expect("a valid guild id");

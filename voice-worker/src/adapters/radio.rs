@@ -45,15 +45,7 @@ impl Radio for OpenRadio {
         requester: UserId,
         within: Duration,
     ) -> Option<RadioPick> {
-        let seeds: Vec<Seed> = history
-            .iter()
-            .take(SEEDS)
-            .map(|h| Seed {
-                title: h.title.clone(),
-                artist: h.artist.clone(),
-                isrc: None,
-            })
-            .collect();
+        let seeds: Vec<Seed> = history.iter().take(SEEDS).map(Seed::from).collect();
         let fresh = &history[..history.len().min(AUTOPLAY_FRESH)];
         let exclude: HashSet<String> = fresh
             .iter()

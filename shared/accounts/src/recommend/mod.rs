@@ -48,6 +48,17 @@ pub struct Seed {
     pub isrc: Option<String>,
 }
 
+impl From<&HistoryEntry> for Seed {
+    /// A past play as a seed (our history keeps no ISRC).
+    fn from(play: &HistoryEntry) -> Self {
+        Self {
+            title: play.title.clone(),
+            artist: play.artist.clone(),
+            isrc: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suggestion {
     pub title: String,

@@ -103,15 +103,7 @@ pub async fn recommendations(core: &Core, ctx: &Ctx) -> Result<InteractionRespon
     } else {
         mine
     };
-    let mut seeds: Vec<Seed> = seed_plays
-        .into_iter()
-        .take(SEEDS)
-        .map(|h| Seed {
-            title: h.title.clone(),
-            artist: h.artist.clone(),
-            isrc: None,
-        })
-        .collect();
+    let mut seeds: Vec<Seed> = seed_plays.into_iter().take(SEEDS).map(Seed::from).collect();
     let mut from_spotify = false;
     if let Some(accounts) = core.accounts.as_deref() {
         if spotify_linked(accounts, user).await? {
