@@ -10,12 +10,14 @@
 //! - [`handoff`]: the next track, opened while the current one plays and started by its end.
 //! - [`announce`]: what the player tells people: replies, notices, the now-playing card.
 //! - [`lifecycle`]: leaving an idle channel, resuming after a restart, saving on shutdown.
+//! - [`queueing`]: tracks no `/play` named: autoplay's, and a saved playlist's.
 //! - [`search`]: `/search`'s lookup and its menu of results.
 
 mod announce;
 mod call;
 mod handoff;
 mod lifecycle;
+mod queueing;
 mod search;
 
 use std::collections::HashSet;
@@ -36,12 +38,6 @@ use handoff::{Handoff, Loaded};
 /// Jobs waiting for one guild before senders wait. Track ends do not count: they have their
 /// own channel.
 pub const MAILBOX: usize = 64;
-/// How many of the guild's plays autoplay reads: seeds, the plays it must not repeat, and
-/// the history it falls back on.
-const AUTOPLAY_HISTORY: usize = 200;
-/// How long autoplay waits on the open services before it falls back on history: the
-/// silence between the last track and autoplay's stays short.
-pub const AUTOPLAY_WITHIN: Duration = Duration::from_millis(2_000);
 /// After the last frame, songbird sends five silence frames (100 ms); leave after them.
 const SILENCE_TAIL: Duration = Duration::from_millis(120);
 
@@ -415,74 +411,6 @@ impl GuildPlayer {
         self.sync_or_say(&state).await;
         self.show_now_playing(&state).await;
         Ok(())
-    }
-
-    /// With autoplay on, starts one track like the guild's latest plays; returns the state
-    /// it wrote. Anything that happened meanwhile (a `/play`, `/stop` or `/leave`) wins.
-    async fn autoplay(&mut self, after: &GuildState) -> Result<Option<GuildState>, PlayerError> {
-        let Some(radio) = self.deps.radio.clone() else {
-            return Ok(None);
-        };
-        if !self.deps.store.guild_settings(self.guild).await?.autoplay {
-            return Ok(None);
-        }
-        let history = self
-            .deps
-            .store
-            .recent_plays(self.guild, AUTOPLAY_HISTORY)
-            .await?;
-        let Some(requester) = history.first().map(|h| h.requester) else {
-            return Ok(None);
-        };
-        let seq = after.marks.play_seq();
-        let Some(pick) = radio.pick(&history, requester, AUTOPLAY_WITHIN).await else {
-            self.say(after, announce::AUTOPLAY_NOTHING).await;
-            return Ok(None);
-        };
-        let now = self.now();
-        let started = self
-            .update(|st| {
-                if st.marks.play_seq() != seq
-                    || st.queue.now_playing().is_some()
-                    || st.voice_channel_id.is_none()
-                {
-                    return Ok(false);
-                }
-                st.queue
-                    .add(pick.track.clone(), timmybot_domain::Position::End)?;
-                st.queue.start(now);
-                st.marks.new_play();
-                st.marks.autoplay_because = Some(pick.because.clone());
-                Ok(true)
-            })
-            .await?;
-        if !started {
-            return Ok(None);
-        }
-        self.deps.metrics.autoplayed();
-        Ok(self.state.clone())
-    }
-
-    /// A saved playlist's tracks as `requester` queues them, or why there are none. A store
-    /// failure is an error, so that the intent is delivered again.
-    async fn saved_playlist(
-        &self,
-        name: &timmybot_domain::PlaylistName,
-        shuffle: bool,
-        requester: timmybot_domain::UserId,
-    ) -> Result<Result<Vec<timmybot_domain::Track>, String>, PlayerError> {
-        let Some(playlist) = self.deps.store.playlist(self.guild, name).await? else {
-            return Ok(Err(format!(
-                "There is no playlist called **{}** any more.",
-                timmybot_discord::render::escape(name.as_str())
-            )));
-        };
-        let mut tracks = playlist.tracks_for(requester);
-        if shuffle {
-            use rand::seq::SliceRandom;
-            tracks.shuffle(&mut rand::rng());
-        }
-        Ok(Ok(tracks))
     }
 
     /// A track could not even be opened: tell the channel and move on.

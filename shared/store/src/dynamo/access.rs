@@ -2,7 +2,6 @@
 //! `<ms>#<id>`) in the single table.
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::*;
 use crate::{AccessStore, AuditStore};
@@ -105,16 +104,7 @@ impl AccessStore for DynamoStore {
     }
 
     async fn close_request(&self, guild: GuildId) -> StoreResult<Option<AccessRequest>> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(guild_pk(guild), SK_REQUEST)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(aws_err)?;
-        let old: Option<RequestItem> = out.attributes.map(decode).transpose()?;
+        let old: Option<RequestItem> = self.take(guild_pk(guild), SK_REQUEST).await?;
         Ok(old.and_then(|i| self.live_request(i)))
     }
 }

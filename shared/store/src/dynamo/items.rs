@@ -43,16 +43,7 @@ impl AllowlistStore for DynamoStore {
     }
 
     async fn revoke(&self, guild: GuildId) -> StoreResult<bool> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(guild_pk(guild), SK_ALLOW)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(aws_err)?;
-        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+        self.delete(guild_pk(guild), SK_ALLOW).await
     }
 
     async fn is_allowed(&self, guild: GuildId) -> StoreResult<bool> {

@@ -190,6 +190,29 @@ impl DynamoStore {
         out.item.map(decode).transpose()
     }
 
+    /// Deletes one item; what it held, if there was one.
+    async fn take<T: DeserializeOwned>(&self, pk: String, sk: &str) -> StoreResult<Option<T>> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(aws_err)?;
+        out.attributes
+            .filter(|a| !a.is_empty())
+            .map(decode)
+            .transpose()
+    }
+
+    /// Deletes one item; whether there was one.
+    async fn delete(&self, pk: String, sk: &str) -> StoreResult<bool> {
+        let old: Option<serde::de::IgnoredAny> = self.take(pk, sk).await?;
+        Ok(old.is_some())
+    }
+
     async fn put<T: Serialize>(&self, item: &T) -> StoreResult<()> {
         let item = encode(item)?;
         self.client

@@ -81,15 +81,6 @@ impl PlaylistStore for DynamoStore {
     }
 
     async fn delete_playlist(&self, guild: GuildId, name: &PlaylistName) -> StoreResult<bool> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(guild_pk(guild), &playlist_sk(name))))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(aws_err)?;
-        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+        self.delete(guild_pk(guild), &playlist_sk(name)).await
     }
 }
