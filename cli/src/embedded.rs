@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 use timmybot_bus::local::LocalBus;
 use timmybot_bus::{IntentBus, WorkerRoutes};
 use timmybot_commands::adapters::RestMessenger;
@@ -37,6 +38,8 @@ pub struct Embedded {
     pub listen: Option<(SocketAddr, Verifier)>,
     /// Bulk-overwrite the global slash commands on start.
     pub register_commands: bool,
+    /// The web dashboard, served beside `--listen`'s interactions.
+    pub dashboard: Option<timmybot_config::DashboardSettings>,
 }
 
 /// "Which voice channel is this member in", answered from the gateway's voice states: in
@@ -114,6 +117,28 @@ pub async fn run(
     let core = Arc::new(core);
 
     if let Some((addr, verifier)) = config.listen {
+        let dashboard = match &config.dashboard {
+            Some(dashboard) => {
+                // Cookies are signed under a key derived from the vault's: the settings' own,
+                // or the key file beside the database that opening the vault made.
+                let secret = match (&settings.accounts.vault_key, &key_file) {
+                    (Some(key), _) => key.clone(),
+                    (None, Some(path)) => timmybot_accounts::vault::Vault::key_file(path)?.0,
+                    (None, None) => anyhow::bail!(
+                        "the dashboard signs its cookies under token_vault_key: set it"
+                    ),
+                };
+                Some(Arc::new(timmybot_dashboard::Dashboard::new(
+                    core.clone(),
+                    dashboard,
+                    settings.discord.application_id,
+                    secret.expose_secret().as_bytes(),
+                    http.clone(),
+                    Arc::new(SystemClock),
+                )?))
+            }
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding --listen {addr}"))?;
@@ -121,6 +146,7 @@ pub async fn run(
             verifier,
             core: core.clone(),
             telemetry: Arc::new(timmybot_edge::telemetry::Silent),
+            dashboard,
         }));
         tracing::info!(%addr, "serving HTTP interactions");
         tokio::spawn(async move {

@@ -27,7 +27,15 @@ pub fn settings(args: &ServeArgs, src: &Source) -> anyhow::Result<Embedded> {
         None => None,
         Some(addr) => Some((addr, verifier(src)?)),
     };
+    let dashboard = timmybot_config::DashboardSettings::read(src, &worker.accounts)?;
+    if dashboard.is_some() && args.listen.is_none() {
+        anyhow::bail!(
+            "{} turns the dashboard on, and it is served on --listen ADDR: pass --listen too",
+            env::DISCORD_CLIENT_SECRET
+        );
+    }
     Ok(Embedded {
+        dashboard,
         worker,
         owners,
         allow_all: args.allow_all,
@@ -64,6 +72,9 @@ fn print_banner(config: &Embedded) {
     );
     if let Some((addr, _)) = &config.listen {
         eprintln!("TimmyBot: also serving signed HTTP interactions on http://{addr}/interactions");
+        if let Some(d) = &config.dashboard {
+            eprintln!("TimmyBot: the dashboard is at {}/dashboard", d.public_url);
+        }
     }
 }
 

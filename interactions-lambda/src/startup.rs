@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use secrecy::ExposeSecret;
 use timmybot_bus::WorkerRoutes;
 use timmybot_commands::adapters::{RestMessenger, RestVoiceLookup};
 use timmybot_commands::{Core, Ports};
@@ -51,18 +52,35 @@ pub fn assemble(
     let ports = Ports {
         store: backends.store,
         workers: backends.workers,
-        clock,
+        clock: clock.clone(),
         voice: Arc::new(RestVoiceLookup::new(http.clone())),
-        messenger: Arc::new(RestMessenger::new(http)),
+        messenger: Arc::new(RestMessenger::new(http.clone())),
     };
     let mut core = Core::new(ports, settings.owners, settings.discord.application_id);
     match accounts {
         Some(accounts) => core = core.with_accounts(accounts),
         None => tracing::warn!("no token_vault_key: linking accounts is off"),
     }
+    let core = Arc::new(core);
+    let dashboard = match (&settings.dashboard, &settings.accounts.vault_key) {
+        (Some(dashboard), Some(key)) => Some(Arc::new(timmybot_dashboard::Dashboard::new(
+            core.clone(),
+            dashboard,
+            settings.discord.application_id,
+            key.expose_secret().as_bytes(),
+            http,
+            clock,
+        )?)),
+        (Some(_), None) => {
+            tracing::warn!("the dashboard signs its cookies under token_vault_key, which is missing: the dashboard is off");
+            None
+        }
+        (None, _) => None,
+    };
     Ok(router(Arc::new(App {
         verifier,
-        core: Arc::new(core),
+        core,
+        dashboard,
         telemetry: Arc::new(Emf {
             namespace: timmybot_edge::telemetry::NAMESPACE.into(),
         }),

@@ -44,6 +44,8 @@ pub(crate) const OWNER: u64 = 900_001;
 pub(crate) const MEMBER: u64 = 900_002;
 pub(crate) const GUILD: u64 = 700_001;
 pub(crate) const EPHEMERAL: u64 = 1 << 6;
+/// Where the dashboard says it is served: the login's redirect names it.
+pub(crate) const PUBLIC_URL: &str = "http://bot.test";
 
 pub(crate) struct TestApp {
     pub(crate) router: Router,
@@ -103,6 +105,11 @@ async fn spawn_app_configured(per_window: usize, env: Vec<(&'static str, String)
     let (cluster, service) = (aws::unique("cluster"), aws::unique("worker"));
     aws::create_worker_service(&ecs, &cluster, &service).await;
     let discord = DiscordSettings::read(&Source::from_pairs(rest.env())).unwrap();
+    let dashboard_settings = timmybot_config::DashboardSettings {
+        client_secret: timmybot_fake_discord::oauth::OAUTH_CLIENT_SECRET.into(),
+        public_url: PUBLIC_URL.to_owned(),
+        web_url: rest.web_url(),
+    };
     let http = Arc::new(timmybot_discord::rest::client(
         &discord,
         timmybot_discord::rest::INTERACTION_TIMEOUT,
@@ -119,7 +126,7 @@ async fn spawn_app_configured(per_window: usize, env: Vec<(&'static str, String)
         ),
         clock: clock.clone(),
         voice: Arc::new(RestVoiceLookup::new(http.clone())),
-        messenger: Arc::new(RestMessenger::new(http)),
+        messenger: Arc::new(RestMessenger::new(http.clone())),
     };
     let mut env = env;
     env.push((
@@ -141,10 +148,21 @@ async fn spawn_app_configured(per_window: usize, env: Vec<(&'static str, String)
     )
     .with_rate_limit(per_window)
     .with_accounts(accounts);
+    let core = Arc::new(core);
+    let dashboard = timmybot_dashboard::Dashboard::new(
+        core.clone(),
+        &dashboard_settings,
+        ApplicationId::new(di::APPLICATION_ID).unwrap(),
+        timmybot_tests::chain::VAULT_KEY.as_bytes(),
+        http,
+        clock.clone(),
+    )
+    .unwrap();
     let app = App {
         verifier: Verifier::from_hex(&di::public_key_hex()).unwrap(),
-        core: Arc::new(core),
+        core,
         telemetry: Arc::new(timmybot_edge::telemetry::Silent),
+        dashboard: Some(Arc::new(dashboard)),
     };
     TestApp {
         router: router(Arc::new(app)),

@@ -818,6 +818,17 @@ async fn a_playlist_over_400kb_is_a_typed_error_and_writes_nothing(b: StoreUnder
     assert!(b.store.playlists(g).await.unwrap().is_empty());
 }
 
+async fn a_dashboard_login_state_is_taken_once_and_lapses(b: StoreUnderTest) {
+    let later = T0_MS + 10 * 60_000;
+    b.store.begin_login("aaaa", later).await.unwrap();
+    b.store.begin_login("bbbb", later).await.unwrap();
+    assert!(!b.store.finish_login("cccc").await.unwrap(), "never begun");
+    assert!(b.store.finish_login("aaaa").await.unwrap());
+    assert!(!b.store.finish_login("aaaa").await.unwrap(), "a replay");
+    b.clock.set(later);
+    assert!(!b.store.finish_login("bbbb").await.unwrap(), "expired");
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -840,6 +851,7 @@ macro_rules! contract {
 }
 
 contract!(
+    a_dashboard_login_state_is_taken_once_and_lapses,
     access_requests_are_one_pending_per_guild_and_lapse_after_a_week,
     the_audit_log_is_newest_first_per_scope_and_kept_a_year,
     concurrent_adds_lose_nothing,

@@ -13,6 +13,7 @@
 
 pub mod aws;
 pub mod backends;
+pub mod browser;
 pub mod chain;
 pub mod deployment;
 pub mod fakes;

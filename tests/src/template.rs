@@ -37,13 +37,19 @@ pub const SERVED_ROUTES: &[(&str, &str)] = &[
     ("POST", routes::INTERACTIONS),
     ("GET", routes::HEALTH),
     ("GET", routes::SPOTIFY_CALLBACK),
+    ("GET", routes::DASHBOARD),
+    ("GET", routes::DASHBOARD_PAGES),
+    ("POST", routes::DASHBOARD_PAGES),
 ];
 
-/// The routes the HTTP API must have: Discord's interactions, and where Spotify sends users
-/// back after they approve a link.
+/// The routes the HTTP API must have: Discord's interactions, where Spotify sends users
+/// back after they approve a link, and the dashboard (pages and their forms).
 pub const REQUIRED_ROUTES: &[(&str, &str)] = &[
     ("POST", routes::INTERACTIONS),
     ("GET", routes::SPOTIFY_CALLBACK),
+    ("GET", routes::DASHBOARD),
+    ("GET", routes::DASHBOARD_PAGES),
+    ("POST", routes::DASHBOARD_PAGES),
 ];
 
 /// How an SQS queue's URL is spelled from its name, where the template writes one out.

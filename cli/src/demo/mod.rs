@@ -69,6 +69,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             allow_all: true,
             listen: None,
             register_commands: true,
+            dashboard: None,
         },
         async {
             let _ = stopped.await;

@@ -80,10 +80,9 @@ pub async fn decide(
     core: &Core,
     decision: Decision,
     owner: UserId,
-    from: Option<GuildId>,
+    origin: AuditOrigin,
 ) -> Result<InteractionResponse, CommandError> {
     let now = core.ports.clock.now_ms();
-    let origin = AuditOrigin::Discord(from);
     let (guild, approved) = match decision {
         Decision::Approve(g) => (g, true),
         Decision::Deny(g) => (g, false),

@@ -19,6 +19,7 @@ pub async fn allowlist(
     command: Allowlist,
     owner: UserId,
     here: Option<GuildId>,
+    origin: AuditOrigin,
 ) -> Result<InteractionResponse, StoreError> {
     const WHICH: &str = "Say which server: `guild:` takes a server id.";
     match command {
@@ -42,7 +43,7 @@ pub async fn allowlist(
                     now,
                     Some(owner),
                     AuditAction::AllowlistAdd,
-                    AuditOrigin::Discord(here),
+                    origin,
                 )
                 .on(target)
                 .with_detail(&note),
@@ -65,7 +66,7 @@ pub async fn allowlist(
                     core.ports.clock.now_ms(),
                     Some(owner),
                     AuditAction::AllowlistRemove,
-                    AuditOrigin::Discord(here),
+                    origin,
                 )
                 .on(target),
             )

@@ -27,6 +27,9 @@ mod playlists;
 pub mod ports;
 pub mod ratelimit;
 mod settings;
+mod web;
+
+pub use web::OwnerAction;
 
 pub use playback::{AWAKE_WITHIN_MS, STARTING};
 
@@ -44,8 +47,8 @@ use timmybot_discord::ids::FromTwilight;
 use timmybot_discord::reply;
 use timmybot_discord::spec::{buttons, library as lib_ids, name};
 use timmybot_domain::{
-    ApplicationId, AuditEntry, BotOwners, ChannelId, Clock, GuildId, IntentId, IntentKind,
-    InteractionToken, QueueError, ReplyTo, RetryPolicy, RoleId, UserId,
+    ApplicationId, AuditEntry, AuditOrigin, BotOwners, ChannelId, Clock, GuildId, IntentId,
+    IntentKind, InteractionToken, QueueError, ReplyTo, RetryPolicy, RoleId, UserId,
 };
 use timmybot_store::{SharedStore, StoreError};
 
@@ -57,7 +60,8 @@ pub struct Ctx {
     pub intent_id: IntentId,
     pub guild: GuildId,
     pub member: Member,
-    pub reply: ReplyTo,
+    /// The interaction to answer later; `None` from the dashboard, which shows the answer.
+    pub reply: Option<ReplyTo>,
     /// The text channel the command was used in: where the now-playing message goes.
     pub channel: Option<ChannelId>,
     /// The guild's DJ role, from its settings.
@@ -199,16 +203,25 @@ impl Core {
             (InteractionType::Ping, _) => "ping",
             _ => "other",
         };
-        let (response, failed) = match self.dispatch(interaction).await {
-            Ok(response) => (response, false),
-            Err(CommandError::User(message)) => (reply::ephemeral(message), false),
-            Err(err) => {
-                // The interaction's token never goes into a log line; its id is enough.
-                tracing::error!(interaction = %interaction.id, error = %err, "interaction failed");
-                (reply::ephemeral(reply::INTERNAL_ERROR), true)
-            }
-        };
+        // The interaction's token never goes into a log line; its id is enough.
+        let (response, failed) = answer(self.dispatch(interaction).await, &interaction.id);
         (response, Handled { name, failed })
+    }
+
+    /// The rate limit, before anything reads the store: a flood costs nothing but this.
+    fn slow_down(&self, user: UserId) -> Option<InteractionResponse> {
+        let wait_ms = self.limiter.check(user, self.ports.clock.now_ms()).err()?;
+        Some(reply::ephemeral(format!(
+            "Slow down: {} commands every {} s at most. Try again in {} s.",
+            self.limiter.limit(),
+            ratelimit::WINDOW_MS / 1000,
+            wait_ms.div_ceil(1000)
+        )))
+    }
+
+    /// Whether the bot serves `guild`: the allowlist, or every guild with `allow_all`.
+    pub async fn serves(&self, guild: GuildId) -> Result<bool, StoreError> {
+        Ok(self.allow_all || self.ports.store.is_allowed(guild).await?)
     }
 
     /// Records `entry`. The change it describes has happened either way: a failed write is
@@ -251,13 +264,8 @@ impl Core {
             || interaction.kind == InteractionType::MessageComponent
             || interaction.kind == InteractionType::ModalSubmit;
         if let (true, Some(user)) = (acts, user) {
-            if let Err(wait_ms) = self.limiter.check(user, self.ports.clock.now_ms()) {
-                return Ok(reply::ephemeral(format!(
-                    "Slow down: {} commands every {} s at most. Try again in {} s.",
-                    self.limiter.limit(),
-                    ratelimit::WINDOW_MS / 1000,
-                    wait_ms.div_ceil(1000)
-                )));
+            if let Some(refusal) = self.slow_down(user) {
+                return Ok(refusal);
             }
         }
 
@@ -271,7 +279,10 @@ impl Core {
             if data.name == name::ALLOWLIST || data.name == name::AUDIT {
                 return match command {
                     Some(Ok(Command::Allowlist(cmd))) => {
-                        Ok(admin::allowlist(self, cmd, owner, guild).await?)
+                        Ok(
+                            admin::allowlist(self, cmd, owner, guild, AuditOrigin::Discord(guild))
+                                .await?,
+                        )
                     }
                     Some(Ok(Command::Audit { guild: of })) => Ok(audit::show(self, of).await?),
                     Some(Err(e)) => Err(e.into()),
@@ -284,7 +295,10 @@ impl Core {
         if let Some(InteractionData::MessageComponent(data)) = &interaction.data {
             if let Some(decision) = Decision::parse(&data.custom_id) {
                 return match owner {
-                    Some(owner) => access::decide(self, decision, owner, guild).await,
+                    Some(owner) => {
+                        let origin = AuditOrigin::Discord(guild);
+                        access::decide(self, decision, owner, origin).await
+                    }
                     None => Ok(reply::ephemeral(
                         "Only the bot's owners decide access requests.",
                     )),
@@ -294,8 +308,7 @@ impl Core {
 
         // The gate: nothing below runs, reads state, writes or sends, for an unlisted guild.
         let allowed = match guild {
-            Some(_) if self.allow_all => true,
-            Some(g) => self.ports.store.is_allowed(g).await?,
+            Some(g) => self.serves(g).await?,
             None => false,
         };
         let (Some(guild), Some(user), Some(member), true) =
@@ -324,10 +337,10 @@ impl Core {
             intent_id,
             guild,
             member: Member::from_interaction(member, user),
-            reply: ReplyTo {
+            reply: Some(ReplyTo {
                 application_id: self.application_id,
                 token: InteractionToken::new(interaction.token.clone()),
-            },
+            }),
             channel: interaction
                 .channel
                 .as_ref()
@@ -471,6 +484,22 @@ impl Core {
                 playback::send_command(self, ctx, kind).await
             }
             Command::Lyrics { query } => lyrics::run(self, ctx, query).await,
+        }
+    }
+}
+
+/// A command's result as the user sees it: their mistakes as a sentence, our failures as a
+/// sentence and a log line (named by `id`, never by a token).
+fn answer(
+    result: Result<InteractionResponse, CommandError>,
+    id: &dyn std::fmt::Display,
+) -> (InteractionResponse, bool) {
+    match result {
+        Ok(response) => (response, false),
+        Err(CommandError::User(message)) => (reply::ephemeral(message), false),
+        Err(err) => {
+            tracing::error!(interaction = %id, error = %err, "interaction failed");
+            (reply::ephemeral(reply::INTERNAL_ERROR), true)
         }
     }
 }

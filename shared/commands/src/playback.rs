@@ -224,9 +224,9 @@ async fn send(
         .last_beat(index)
         .await?
         .is_some_and(|hb| hb.is_fresh(now, AWAKE_WITHIN_MS));
-    let intent = PlaybackIntent::new(ctx.intent_id.clone(), ctx.guild, now, kind)
-        .with_reply(ctx.reply.clone())
-        .with_channel(ctx.channel);
+    let mut intent =
+        PlaybackIntent::new(ctx.intent_id.clone(), ctx.guild, now, kind).with_channel(ctx.channel);
+    intent.reply = ctx.reply.clone();
     owner.bus.publish(&intent).await?;
     if awake {
         return Ok(InteractionResponse {

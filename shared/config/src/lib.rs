@@ -20,8 +20,9 @@ pub mod telemetry;
 pub mod tls;
 
 pub use settings::{
-    AccountsSettings, DiscordSettings, EcsServiceName, InteractionsSettings, ServiceUrls,
-    SpotifyApp, VoiceBitrate, WorkerEndpoint, WorkerPlace, WorkerRouting, WorkerSettings,
+    AccountsSettings, DashboardSettings, DiscordSettings, EcsServiceName, InteractionsSettings,
+    ServiceUrls, SpotifyApp, VoiceBitrate, WorkerEndpoint, WorkerPlace, WorkerRouting,
+    WorkerSettings,
 };
 pub use source::{ConfigError, Origin, Source};
 pub use store::StoreConfig;

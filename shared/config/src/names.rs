@@ -51,6 +51,13 @@ pub mod env {
     pub const MUSICBRAINZ_URL: &str = "MUSICBRAINZ_URL";
     pub const LISTENBRAINZ_URL: &str = "LISTENBRAINZ_URL";
     pub const LRCLIB_URL: &str = "LRCLIB_URL";
+    /// Where the dashboard's "Log in with Discord" goes: `{base}/oauth2/authorize` in the
+    /// browser, `{base}/api/v10/oauth2/token` and `{base}/api/v10/users/@me…` from the bot.
+    /// Default `https://discord.com`. Tests only: they point it at the fake Discord.
+    pub const DISCORD_WEB_URL: &str = "DISCORD_WEB_URL";
+    /// The Discord application's OAuth2 client secret: the dashboard's login. Usually from
+    /// the secret; without it the dashboard is off.
+    pub const DISCORD_CLIENT_SECRET: &str = "DISCORD_CLIENT_SECRET";
     /// The bitrate every outgoing voice stream keeps to, such as `64k`, or `passthrough`.
     pub const VOICE_BITRATE: &str = "VOICE_BITRATE";
     /// How many workers split the shards, and which one this is (DESIGN.md "When one worker
@@ -129,6 +136,10 @@ pub mod routes {
     pub const METRICS: &str = "/metrics";
     /// Where Spotify sends a user back after they approve the link.
     pub const SPOTIFY_CALLBACK: &str = "/oauth/spotify/callback";
+    /// The web dashboard's front page, and (as the HTTP API spells a greedy path) the rest
+    /// of it: pages, the login's callback, controls and assets.
+    pub const DASHBOARD: &str = "/dashboard";
+    pub const DASHBOARD_PAGES: &str = "/dashboard/{proxy+}";
 }
 
 /// The single DynamoDB table's layout.

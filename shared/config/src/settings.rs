@@ -217,6 +217,48 @@ impl AccountsSettings {
     }
 }
 
+/// The web dashboard: on when the application's OAuth2 client secret is set.
+#[derive(Debug, Clone)]
+pub struct DashboardSettings {
+    /// `DISCORD_CLIENT_SECRET`; the client id is the application id.
+    pub client_secret: SecretString,
+    /// `PUBLIC_URL`: the login's redirect is `{public_url}/dashboard/callback`.
+    pub public_url: String,
+    /// `DISCORD_WEB_URL`, default `https://discord.com`; tests point it at the fake Discord.
+    pub web_url: String,
+}
+
+impl DashboardSettings {
+    pub const DISCORD: &'static str = "https://discord.com";
+
+    /// `None` when `DISCORD_CLIENT_SECRET` is unset: the dashboard is off.
+    pub fn read(src: &Source, accounts: &AccountsSettings) -> Result<Option<Self>, ConfigError> {
+        let Some(client_secret) = src.secret(env::DISCORD_CLIENT_SECRET) else {
+            return Ok(None);
+        };
+        let public_url = accounts.public_url.clone().ok_or(ConfigError::Needed {
+            var: env::PUBLIC_URL,
+            because: "DISCORD_CLIENT_SECRET turns the dashboard on, and Discord sends \
+                      people back to PUBLIC_URL/dashboard/callback after they log in",
+        })?;
+        let web_url = match src.get(env::DISCORD_WEB_URL) {
+            None => Self::DISCORD.to_owned(),
+            Some(raw) => url::Url::parse(&raw)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                .map(|_| raw.trim_end_matches('/').to_owned())
+                .ok_or_else(|| {
+                    ConfigError::invalid(env::DISCORD_WEB_URL, "an http(s) URL", &raw)
+                })?,
+        };
+        Ok(Some(Self {
+            client_secret,
+            public_url,
+            web_url,
+        }))
+    }
+}
+
 /// The interactions endpoint (the Lambda).
 #[derive(Debug)]
 pub struct InteractionsSettings {
@@ -230,12 +272,16 @@ pub struct InteractionsSettings {
     /// the queues.
     pub routing: WorkerRouting,
     pub accounts: AccountsSettings,
+    /// `None`: the dashboard is off.
+    pub dashboard: Option<DashboardSettings>,
 }
 
 impl InteractionsSettings {
     pub fn read(src: &Source) -> Result<Self, ConfigError> {
+        let accounts = AccountsSettings::read(src)?;
         Ok(Self {
-            accounts: AccountsSettings::read(src)?,
+            dashboard: DashboardSettings::read(src, &accounts)?,
+            accounts,
             public_key: src.required(env::DISCORD_PUBLIC_KEY)?,
             owners: src.owners()?,
             store: src.store()?,

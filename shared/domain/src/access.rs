@@ -135,6 +135,8 @@ pub enum AuditOrigin {
     Discord(Option<GuildId>),
     /// The `timmybot` command line.
     Cli,
+    /// The web dashboard.
+    Dashboard,
 }
 
 impl fmt::Display for AuditOrigin {
@@ -143,6 +145,7 @@ impl fmt::Display for AuditOrigin {
             AuditOrigin::Discord(Some(g)) => write!(f, "Discord, guild {g}"),
             AuditOrigin::Discord(None) => f.write_str("Discord, a DM"),
             AuditOrigin::Cli => f.write_str("the command line"),
+            AuditOrigin::Dashboard => f.write_str("the dashboard"),
         }
     }
 }

@@ -2,8 +2,9 @@
 //! `timmybot serve --listen`, so both answer through the same code.
 //!
 //! - [`verify`]: Discord's Ed25519 request signature.
-//! - [`routes`]: `POST /interactions` (checked, then handed to the command core) and
-//!   `GET /health`.
+//! - [`routes`]: `POST /interactions` (checked, then handed to the command core),
+//!   `GET /health`, the Spotify callback, and the dashboard (`timmybot-dashboard`) under
+//!   `/dashboard` when it is configured.
 //! - [`telemetry`]: what each interaction reports; CloudWatch EMF lines on Lambda.
 
 mod oauth;

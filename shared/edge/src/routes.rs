@@ -23,10 +23,13 @@ pub struct App {
     /// Shared: embedded mode also answers gateway interactions with it.
     pub core: Arc<Core>,
     pub telemetry: Arc<dyn crate::telemetry::Telemetry>,
+    /// The web dashboard, under `/dashboard`, when it is configured.
+    pub dashboard: Option<Arc<timmybot_dashboard::Dashboard>>,
 }
 
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let dashboard = app.dashboard.clone().map(timmybot_dashboard::router);
+    let edge = Router::new()
         .route(routes::INTERACTIONS, post(interactions))
         .route(routes::HEALTH, get(health))
         .route(
@@ -34,7 +37,11 @@ pub fn router(app: Arc<App>) -> Router {
             get(crate::oauth::spotify_callback),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(app)
+        .with_state(app);
+    match dashboard {
+        Some(dashboard) => edge.merge(dashboard.layer(DefaultBodyLimit::max(BODY_LIMIT))),
+        None => edge,
+    }
 }
 
 async fn health() -> Json<serde_json::Value> {

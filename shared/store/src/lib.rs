@@ -166,6 +166,16 @@ pub trait PlaylistStore: Send + Sync {
     async fn delete_playlist(&self, guild: GuildId, name: &PlaylistName) -> StoreResult<bool>;
 }
 
+/// The dashboard's logins in flight. The `state` Discord hands back works once: it is kept
+/// by its SHA-256 only, and taking it deletes it.
+#[async_trait]
+pub trait LoginStore: Send + Sync {
+    /// Remembers a login by `state_hash` until `expires_at_ms`.
+    async fn begin_login(&self, state_hash: &str, expires_at_ms: u64) -> StoreResult<()>;
+    /// Takes the login: `true` once for an unexpired one, `false` ever after.
+    async fn finish_login(&self, state_hash: &str) -> StoreResult<bool>;
+}
+
 /// Everything the bot stores, as one object to pass around.
 pub trait Store:
     GuildStore
@@ -179,6 +189,7 @@ pub trait Store:
     + AuditStore
     + IdentifyGate
     + PlaylistStore
+    + LoginStore
 {
 }
 
@@ -194,6 +205,7 @@ impl<T> Store for T where
         + AuditStore
         + IdentifyGate
         + PlaylistStore
+        + LoginStore
 {
 }
 

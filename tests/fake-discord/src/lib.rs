@@ -3,6 +3,8 @@
 //!
 //! - [`gateway`]: the WebSocket gateway (identify, guilds, voice states, interactions).
 //! - [`rest`]: the REST API, recording every call.
+//! - [`oauth`], [`guilds`]: OAuth2 login and the user, guild and member endpoints a web
+//!   dashboard reads.
 //! - [`voice`], [`tls`]: the voice server (TLS WebSocket signalling and encrypted RTP) with
 //!   the test CA it presents, and DAVE end-to-end encryption on every call.
 //! - [`dave`]: DAVE's server side (the MLS external sender) and simulated call members.
@@ -18,13 +20,16 @@ use crate::audio::VoiceCipher;
 pub mod audio;
 pub mod dave;
 pub mod gateway;
+pub mod guilds;
 pub mod interactions;
+pub mod oauth;
 pub mod rest;
 pub mod tls;
 pub mod voice;
 
 /// The bot token the fake accepts.
 pub const TOKEN: &str = "fake-discord-bot-token";
+pub use oauth::OAUTH_CLIENT_SECRET;
 
 /// All three parts together, sharing one picture of who sits in which voice channel.
 pub struct FakeDiscord {
@@ -59,6 +64,8 @@ impl FakeDiscord {
     pub async fn start_with(guilds: Vec<gateway::FakeGuild>, dave: voice::DaveMode) -> Self {
         let voice = Arc::new(voice::FakeVoiceServer::start_with(&VoiceCipher::ALL, dave).await);
         let rest = rest::FakeRest::start().await;
+        let bot_guilds: Vec<_> = guilds.iter().map(|g| (g.id, g.name.clone())).collect();
+        rest.fake.set_bot_guilds(&bot_guilds);
         let gateway = gateway::FakeGateway::start(
             gateway::GatewayConfig {
                 token: TOKEN.into(),
@@ -84,6 +91,21 @@ impl FakeDiscord {
         self.rest.fake.set_voice(guild, user, channel);
         self.gateway.set_voice(guild, user, channel);
         self.voice.set_member(guild, user, channel);
+    }
+
+    /// `user` joins `guild` with `roles`, for OAuth2 logins and the guild and member lookups
+    /// ([`rest::FakeRest::add_member`]).
+    pub fn add_member(
+        &self,
+        guild: u64,
+        guild_name: &str,
+        user: u64,
+        username: &str,
+        roles: &[u64],
+    ) {
+        self.rest
+            .fake
+            .add_member(guild, guild_name, user, username, roles);
     }
 
     /// The settings that point the bot here instead of Discord, `SSL_CERT_FILE` included

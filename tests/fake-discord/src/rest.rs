@@ -82,7 +82,7 @@ pub const CALLBACK_DEFERRED: u64 = 5;
 pub const EPHEMERAL: u64 = 1 << 6;
 
 #[derive(Default)]
-struct Inner {
+pub(crate) struct Inner {
     calls: Vec<Call>,
     /// (guild, user) -> voice channel.
     voice: HashMap<(u64, u64), u64>,
@@ -101,6 +101,10 @@ struct Inner {
     application_id: Option<u64>,
     /// What `GET /gateway/bot` answers: (recommended shards, max_concurrency).
     gateway_bot: Option<(u32, u16)>,
+    /// Users, guilds, roles and members: whom OAuth2 logs in and the guild endpoints answer.
+    pub(crate) directory: crate::guilds::Directory,
+    /// OAuth2 codes and tokens.
+    pub(crate) grants: crate::oauth::Grants,
 }
 
 #[derive(Clone, Default)]
@@ -140,6 +144,9 @@ impl RunningRest {
 
 impl FakeRest {
     pub async fn start() -> RunningRest {
+        // Clients built next to it (twilight's, reqwest's TLS configs) need the process's
+        // provider: with both of rustls's in the tree, rustls will not guess.
+        timmybot_config::tls::install_crypto_provider();
         let fake = FakeRest::default();
         let app = Router::new()
             .route(
@@ -175,8 +182,9 @@ impl FakeRest {
                 axum::routing::post(create_dm),
             )
             .route("/api/v10/gateway/bot", get(gateway_bot))
-            .route("/api/v10/users/@me", get(current_user))
             .route("/api/v10/applications/@me", get(current_application))
+            .merge(crate::oauth::routes())
+            .merge(crate::guilds::routes())
             .fallback(unknown)
             .layer(axum::middleware::from_fn_with_state(fake.clone(), record))
             .layer(axum::middleware::from_fn_with_state(fake.clone(), date))
@@ -201,7 +209,7 @@ impl FakeRest {
         self.lock().application_id = Some(id);
     }
 
-    fn application_id(&self) -> u64 {
+    pub(crate) fn application_id(&self) -> u64 {
         self.lock()
             .application_id
             .unwrap_or(crate::FakeDiscord::BOT)
@@ -286,7 +294,7 @@ impl FakeRest {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().expect("fake REST lock")
     }
 
@@ -374,27 +382,15 @@ fn httpdate(at: std::time::SystemTime) -> String {
 }
 
 /// Whether the request carries the bot's own token.
-fn authorized(headers: &axum::http::HeaderMap) -> bool {
+pub(crate) fn authorized(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == format!("Bot {}", crate::TOKEN))
 }
 
-fn unauthorized() -> Response {
+pub(crate) fn unauthorized() -> Response {
     error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized")
-}
-
-async fn current_user(headers: axum::http::HeaderMap) -> Response {
-    if !authorized(&headers) {
-        return unauthorized();
-    }
-    Json(serde_json::json!({
-        "id": crate::FakeDiscord::BOT.to_string(), "username": "TimmyBot",
-        "discriminator": "0", "avatar": null, "bot": true, "global_name": null,
-        "flags": 0, "mfa_enabled": false, "verified": true,
-    }))
-    .into_response()
 }
 
 async fn current_application(
@@ -424,7 +420,7 @@ async fn global_commands(State(fake): State<FakeRest>) -> Response {
 }
 
 /// Discord's JSON error body.
-fn error(status: StatusCode, code: u64, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: u64, message: &str) -> Response {
     (
         status,
         Json(serde_json::json!({ "code": code, "message": message })),

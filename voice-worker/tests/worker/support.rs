@@ -597,6 +597,16 @@ impl timmybot_store::AuditStore for NoCardIds {
     }
 }
 
+#[async_trait::async_trait]
+impl timmybot_store::LoginStore for NoCardIds {
+    async fn begin_login(&self, h: &str, at: u64) -> timmybot_store::StoreResult<()> {
+        self.0.begin_login(h, at).await
+    }
+    async fn finish_login(&self, h: &str) -> timmybot_store::StoreResult<bool> {
+        self.0.finish_login(h).await
+    }
+}
+
 #[async_trait]
 impl timmybot_store::PlaylistStore for NoCardIds {
     async fn save_playlist(

@@ -32,6 +32,7 @@ type Item = HashMap<String, AttributeValue>;
 
 mod access;
 mod items;
+mod logins;
 mod playlists;
 
 const GUILD_PREFIX: &str = "GUILD#";

@@ -22,10 +22,11 @@ use timmybot_domain::{
 };
 
 mod access;
+mod logins;
 mod playlists;
 mod records;
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS allowlist (
@@ -128,6 +129,10 @@ CREATE TABLE IF NOT EXISTS saved_playlists (
     body      TEXT NOT NULL,
     PRIMARY KEY (guild_id, name_key)
 );
+CREATE TABLE IF NOT EXISTS web_logins (
+    state_hash     TEXT PRIMARY KEY,
+    expires_at_ms  INTEGER NOT NULL
+);
 ";
 
 /// Schema 1 kept one heartbeat row (id 1); from schema 2 there is one per worker, and that
@@ -140,13 +145,14 @@ DROP TABLE heartbeat;
 ";
 
 /// Tables whose rows carry `expires_at_ms`. The allowlist is deliberately not among them.
-const EXPIRING_TABLES: [&str; 6] = [
+const EXPIRING_TABLES: [&str; 7] = [
     "guild_state",
     "users",
     "play_history",
     "track_cache",
     "access_requests",
     "audit_log",
+    "web_logins",
 ];
 
 pub struct SqliteStore {

@@ -3,4 +3,5 @@
 
 mod dave;
 mod gateway;
+mod oauth;
 mod voice;
