@@ -4,6 +4,7 @@
 
 use super::app::*;
 use axum::http::header;
+use timmybot_tests::dashboard::{self as dash, csrf_of, get, post, Answer};
 
 use timmybot_domain::{AccessRequest, AllowEntry, AuditScope};
 use timmybot_store::{AccessStore, AllowlistStore, AuditStore, SettingsStore};
@@ -44,116 +45,16 @@ fn uid(n: u64) -> UserId {
     UserId::new(n).unwrap()
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    /// `name=value` of the cookie this answer sets, if it sets it.
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")))
-            .map(|v| v.split(';').next().unwrap().to_owned())
-    }
-
-    fn set_cookie_line(&self, name: &str) -> String {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")))
-            .unwrap_or_default()
-            .to_owned()
-    }
-}
-
 async fn call(app: &TestApp, req: Request<Body>) -> Answer {
-    let res = app.router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    dash::call(&app.router, req).await
 }
 
-fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut req = Request::get(path);
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    req.body(Body::empty()).unwrap()
-}
-
-fn post(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let mut req =
-        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    req.body(Body::from(body)).unwrap()
-}
-
-/// What Discord's authorize page does when `user` presses "Authorize": the redirect back to
-/// the bot, with the code and the state.
 async fn approve_at_discord(app: &TestApp, authorize: &str, user: u64) -> String {
-    let url = url::Url::parse(authorize).unwrap();
-    assert!(
-        authorize.starts_with(&format!("{}/oauth2/authorize?", app.rest.web_url())),
-        "{authorize}"
-    );
-    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    form.push(("user".into(), user.to_string()));
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{}/oauth2/authorize", app.rest.web_url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    let back = res.headers()["location"].to_str().unwrap().to_owned();
-    let prefix = format!("{PUBLIC_URL}/dashboard/callback?");
-    assert!(back.starts_with(&prefix), "{back}");
-    back[PUBLIC_URL.len()..].to_owned()
+    dash::approve_at_discord(&app.rest, PUBLIC_URL, authorize, user).await
 }
 
-/// The whole login: the bot's redirect, Discord's approval, the callback. Returns the
-/// session cookie (`name=value`).
 async fn login(app: &TestApp, user: u64) -> String {
-    let start = call(app, get("/dashboard/login", None)).await;
-    assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
-    let login_cookie = start.cookie("timmybot_login").expect("a login cookie");
-    let callback = approve_at_discord(app, start.location(), user).await;
-    let done = call(app, get(&callback, Some(&login_cookie))).await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(done.location(), "/dashboard");
-    done.cookie("timmybot_session").expect("a session cookie")
-}
-
-/// The CSRF token a page carries in its forms.
-fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    page[at..].split('"').next().unwrap().to_owned()
+    dash::login(&app.router, &app.rest, PUBLIC_URL, user).await
 }
 
 async fn seed_queue(app: &TestApp, titles: &[&str], requester: u64) {
@@ -201,7 +102,7 @@ async fn logging_in_lists_the_allowlisted_servers_shared_with_the_bot_and_keeps_
     assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
 
     let start = call(&app, get("/dashboard/login", None)).await;
-    let line = start.set_cookie_line("timmybot_login");
+    let line = start.set_cookie_line("timmybot_login").unwrap();
     assert!(
         line.contains("HttpOnly") && line.contains("SameSite=Lax"),
         "{line}"
@@ -213,7 +114,7 @@ async fn logging_in_lists_the_allowlisted_servers_shared_with_the_bot_and_keeps_
         get(&callback, start.cookie("timmybot_login").as_deref()),
     )
     .await;
-    let line = done.set_cookie_line("timmybot_session");
+    let line = done.set_cookie_line("timmybot_session").unwrap();
     assert!(
         line.contains("HttpOnly")
             && line.contains("SameSite=Lax")

@@ -15,6 +15,7 @@ pub mod aws;
 pub mod backends;
 pub mod browser;
 pub mod chain;
+pub mod dashboard;
 pub mod deployment;
 pub mod fakes;
 pub mod faults;

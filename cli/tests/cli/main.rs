@@ -1,6 +1,7 @@
 //! The `timmybot` binary's suites, in one test binary: each runs the real binary.
 
 mod allowlist;
+mod dashboard;
 mod demo;
 mod doctor;
 mod register;

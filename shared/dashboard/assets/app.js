@@ -37,3 +37,11 @@ function poll() {
 setInterval(tick, 1000);
 setInterval(poll, POLL_MS);
 document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
+
+// A track that was added leaves the box empty for the next one.
+document.addEventListener("htmx:afterRequest", (e) => {
+  const form = e.detail.elt;
+  if (e.detail.successful && form instanceof HTMLFormElement && form.classList.contains("add")) {
+    form.reset();
+  }
+});

@@ -24,8 +24,9 @@ pub fn shell(title: &str, viewer: Option<&Viewer<'_>>, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                // No eval and no injected <style>: the CSP allows neither.
-                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}"#;
+                // No eval, no injected <style> and no style attributes copied on a swap: the
+                // CSP allows none of them.
+                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"attributesToSettle":["class","width","height"]}"#;
                 title { (title) " · TimmyBot" }
                 link rel="stylesheet" href={ (ASSETS) "/app.css" };
                 script src={ (ASSETS) "/htmx-2.0.11.min.js" } defer {}
