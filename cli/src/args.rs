@@ -108,4 +108,8 @@ pub struct DemoArgs {
     /// With --play, skip to the next item after this many seconds of each.
     #[arg(long, value_name = "SECONDS", requires = "play")]
     pub seconds: Option<u64>,
+    /// After the session, keep running with the web dashboard open on this machine, a track
+    /// playing, until Ctrl-C: log in as "you" on the fake Discord's page.
+    #[arg(long)]
+    pub dashboard: bool,
 }

@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
     let args = args::Cli::parse();
     // The bot says what it is doing; the demo and the one-shot commands speak for themselves.
     let default_filter = match args.command {
-        args::Command::Serve(_) => "warn,timmybot=info,voice_worker=info",
+        args::Command::Serve(_) => "warn,timmybot=info,voice_worker=info,timmybot_dashboard=info",
         _ => "warn",
     };
     tracing_subscriber::fmt()

@@ -944,7 +944,7 @@ async fn sqlite_migrates_the_one_worker_heartbeat_to_worker_0() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 /// `timmybot serve` restarted: the SQLite file opened again keeps the saved playlists.

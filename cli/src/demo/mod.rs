@@ -4,6 +4,7 @@
 //! would see them, and the call's encryption as their Discord client shows it; what the
 //! voice channel heard goes to a WAV file.
 
+mod dashboard;
 mod play;
 
 use std::collections::HashMap;
@@ -60,16 +61,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     vars.insert(env::STORE.into(), format!("sqlite:{}", db.display()));
     vars.insert(env::MUSIC_DIR.into(), music.display().to_string());
     vars.insert(env::WORKER_HEALTH_ADDR.into(), "127.0.0.1:0".into());
-    let worker = WorkerSettings::read(&Source::from_pairs(vars))?;
+    let web = if args.dashboard {
+        Some(dashboard::prepare(&discord, &mut vars)?)
+    } else {
+        None
+    };
+    let src = Source::from_pairs(vars);
+    let worker = WorkerSettings::read(&src)?;
+    let dashboard = timmybot_config::DashboardSettings::read(&src, &worker.accounts)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let bot = tokio::spawn(crate::embedded::run(
         Embedded {
             worker,
-            owners: BotOwners::default(),
+            // With the dashboard, you are the owner too: the owner page is part of the tour.
+            owners: match &web {
+                Some(_) => BotOwners::parse(&YOU.to_string())?,
+                None => BotOwners::default(),
+            },
             allow_all: true,
-            listen: None,
+            listen: web.as_ref().map(|w| w.listen.clone()),
             register_commands: true,
-            dashboard: None,
+            dashboard,
         },
         async {
             let _ = stopped.await;
@@ -102,6 +114,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         heard.audio_frames() as f32 * 0.02,
         heard.silent_frames()
     );
+    if let Some(web) = &web {
+        dashboard::tour(&mut s, web).await?;
+    }
     println!("Run the real thing with your own bot token: `timmybot serve` (see the README).");
     let _ = stop.send(());
     bot.await.context("the bot's task")??;

@@ -97,6 +97,8 @@ async fn the_dashboard_in_chromium_logs_in_plays_reorders_and_approves() {
     discord.add_member(GUILD, "Home", OWNER, "owner", &[]);
     discord.set_voice(GUILD, MEMBER, Some(VOICE));
 
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
     let listen = free_port();
     let public = format!("http://{listen}");
     let mut vars = discord.env();
@@ -113,6 +115,8 @@ async fn the_dashboard_in_chromium_logs_in_plays_reorders_and_approves() {
             ),
             ("PUBLIC_URL", public.clone()),
             ("DISCORD_WEB_URL", discord.rest.web_url()),
+            // Every crate's info lines, for the search for secrets below.
+            ("RUST_LOG", "info".to_owned()),
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
@@ -123,7 +127,7 @@ async fn the_dashboard_in_chromium_logs_in_plays_reorders_and_approves() {
             .envs(vars)
             .args(["serve", "--listen", &listen])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.try_clone().unwrap())
             .spawn()
             .expect("start timmybot serve"),
     );
@@ -193,6 +197,19 @@ async fn the_dashboard_in_chromium_logs_in_plays_reorders_and_approves() {
         .is_allowed(GuildId::new(ASKING_GUILD).unwrap())
         .await
         .unwrap());
+    // Nothing of the login reached the log: no client secret, token, code or state.
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logged.contains("logged in to the dashboard"), "{logged}");
+    for secret in [
+        timmybot_fake_discord::OAUTH_CLIENT_SECRET,
+        timmybot_fake_discord::TOKEN,
+        "code=",
+        "state=",
+        "Bearer",
+        "access_token",
+    ] {
+        assert!(!logged.contains(secret), "{secret} in the log:\n{logged}");
+    }
     for shot in ["login", "servers", "guild", "guild-phone", "owner"] {
         let path = shots.join(format!("{shot}.png"));
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -246,3 +246,77 @@ fn demo_play_plays_real_files_and_tells_what_it_cannot() {
         samples.len() as f32 / (48_000 * channels) as f32
     );
 }
+
+/// `timmybot demo --dashboard`: after the session, the dashboard is served on loopback, its
+/// login goes to the fake Discord's authorize page with "you" on it, and SIGTERM ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_keeps_the_dashboard_open_until_stopped() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_timmybot"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TMPDIR", dir.path())
+        .current_dir(dir.path())
+        .args(["demo", "--dashboard"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    // Killed however the test ends.
+    struct Kill(u32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("kill")
+                .args(["-9", &self.0.to_string()])
+                .status();
+        }
+    }
+    let _kill = Kill(child.id());
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Read to the end: a closed pipe would fail the demo's later lines.
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if let (Some(at), true) = (line.find("http://"), line.contains("/dashboard")) {
+                let _ = tx.send(Ok(line[at..].trim().to_owned()));
+            }
+        }
+        let _ = tx.send(Err(seen));
+    });
+    let url =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(120)))
+            .await
+            .unwrap()
+            .expect("the demo prints the dashboard's address within 2 min")
+            .unwrap_or_else(|out| panic!("no dashboard address in:\n{out}"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let front = http.get(&url).send().await.unwrap();
+    assert_eq!(front.status(), 200);
+    assert!(front.text().await.unwrap().contains("Log in with Discord"));
+    let login = http.get(format!("{url}/login")).send().await.unwrap();
+    assert_eq!(login.status(), 303);
+    let authorize = login.headers()["location"].to_str().unwrap().to_owned();
+    let page = http.get(&authorize).send().await.unwrap();
+    assert_eq!(page.status(), 200, "{authorize}");
+    assert!(page.text().await.unwrap().contains("Authorize as you"));
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "the demo ends cleanly: {status:?}");
+}

@@ -69,7 +69,7 @@ pub fn live(view: &OwnerView<'_>) -> Markup {
             div.card {
                 h2 { "Workers" }
                 table {
-                    thead { tr { th { "Worker" } th { "State" } th { "Streams" } th { "Last heartbeat" } } }
+                    thead { tr { th { "Worker" } th { "State" } th { "Streams (guilds)" } th { "Last heartbeat" } } }
                     tbody {
                         @for (i, beat) in view.workers.iter().enumerate() {
                             tr {
@@ -77,7 +77,10 @@ pub fn live(view: &OwnerView<'_>) -> Markup {
                                 @match beat {
                                     Some(hb) if hb.is_fresh(view.now_ms, view.awake_within_ms) => {
                                         td { "🟢 awake since " (when(hb.started_at_ms)) }
-                                        td { (hb.active_guilds.len()) }
+                                        td {
+                                            (hb.active_guilds.len())
+                                            @for g in &hb.active_guilds { br; code.muted { (g) } }
+                                        }
                                         td { (view.now_ms.saturating_sub(hb.last_beat_ms) / 1000) " s ago" }
                                     }
                                     Some(hb) => {

@@ -107,11 +107,15 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
 
 /// A cookie for the dashboard's paths only, out of scripts' reach.
 pub(crate) fn set_cookie(d: &Dashboard, name: &str, value: &str, max_age_s: u64) -> HeaderValue {
-    let secure = if d.secure_cookies { "; Secure" } else { "" };
-    let text =
-        format!("{name}={value}; Path={BASE}; Max-Age={max_age_s}; HttpOnly; SameSite=Lax{secure}");
+    let text = cookie_line(name, value, max_age_s, d.secure_cookies);
     // Our values are base64url and digits: always a valid header.
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `Secure` when the dashboard is served over HTTPS, so the cookie never crosses plain HTTP.
+fn cookie_line(name: &str, value: &str, max_age_s: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path={BASE}; Max-Age={max_age_s}; HttpOnly; SameSite=Lax{secure}")
 }
 
 pub(crate) fn viewer<'a>(d: &Dashboard, session: &'a Session, csrf: &'a str) -> Viewer<'a> {
@@ -184,4 +188,30 @@ pub(crate) fn trouble(d: &Dashboard, session: &Session) -> Response {
             Some(&viewer(d, session, &csrf)),
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_http_only_lax_and_secure_on_https() {
+        let plain = cookie_line("a", "b", 60, false);
+        assert_eq!(
+            plain,
+            "a=b; Path=/dashboard; Max-Age=60; HttpOnly; SameSite=Lax"
+        );
+        assert!(cookie_line("a", "b", 60, true).ends_with("; Secure"));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("x=1; timmybot_session=v1.a.b;y=2"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("v1.a.b"));
+        assert_eq!(cookie(&headers, "timmybot"), None);
+    }
 }
