@@ -79,26 +79,35 @@ fn page_number(raw: Option<&str>) -> usize {
     raw.and_then(|p| p.parse().ok()).unwrap_or(1).max(1)
 }
 
+/// The whole page.
 pub async fn show(
     State(d): State<Arc<Dashboard>>,
     Path(guild): Path<String>,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    match access(&d, &headers, &guild).await {
-        Ok(a) => render(&d, &a, page_number(q.page.as_deref()), None, false).await,
-        Err(res) => res,
-    }
+    read(&d, &guild, q, &headers, false).await
 }
 
+/// `#live` alone: what the page polls.
 pub async fn live(
     State(d): State<Arc<Dashboard>>,
     Path(guild): Path<String>,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    match access(&d, &headers, &guild).await {
-        Ok(a) => render(&d, &a, page_number(q.page.as_deref()), None, true).await,
+    read(&d, &guild, q, &headers, true).await
+}
+
+async fn read(
+    d: &Dashboard,
+    guild: &str,
+    q: PageQuery,
+    headers: &HeaderMap,
+    part: bool,
+) -> Response {
+    match access(d, headers, guild).await {
+        Ok(a) => render(d, &a, page_number(q.page.as_deref()), None, part).await,
         Err(res) => res,
     }
 }
