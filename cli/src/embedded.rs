@@ -101,7 +101,7 @@ pub async fn run(
             store: store.clone(),
             // One worker in this process, awake as long as the process runs.
             workers: WorkerRoutes::single(bus.clone(), None),
-            clock,
+            clock: clock.clone(),
             voice: Arc::new(GatewayVoiceLookup(states.clone())),
             messenger: Arc::new(RestMessenger::new(http.clone())),
         },
@@ -121,20 +121,18 @@ pub async fn run(
             Some(dashboard) => {
                 // Cookies are signed under a key derived from the vault's: the settings' own,
                 // or the key file beside the database that opening the vault made.
-                let secret = match (&settings.accounts.vault_key, &key_file) {
-                    (Some(key), _) => key.clone(),
-                    (None, Some(path)) => timmybot_accounts::vault::Vault::key_file(path)?.0,
-                    (None, None) => anyhow::bail!(
-                        "the dashboard signs its cookies under token_vault_key: set it"
-                    ),
-                };
+                let secret = timmybot_accounts::vault::Vault::resolve_key(
+                    settings.accounts.vault_key.as_ref(),
+                    key_file.as_deref(),
+                )?
+                .context("the dashboard signs its cookies under token_vault_key: set it")?;
                 Some(Arc::new(timmybot_dashboard::Dashboard::new(
                     core.clone(),
                     dashboard,
                     settings.discord.application_id,
                     secret.expose_secret().as_bytes(),
                     http.clone(),
-                    Arc::new(SystemClock),
+                    clock.clone(),
                 )?))
             }
             None => None,

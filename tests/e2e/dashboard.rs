@@ -299,9 +299,14 @@ async fn an_expired_or_tampered_session_is_sent_to_log_in() {
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(res.location(), "/dashboard");
     // A session made under another key.
-    let forged = timmybot_dashboard::session::Keys::derive(b"someone else's key").seal_session(
-        &timmybot_dashboard::session::Session::new(uid(MEMBER), "alice", vec![], T0_MS),
-    );
+    let forged = timmybot_dashboard::session::Keys::derive(b"someone else's key")
+        .unwrap()
+        .seal_session(&timmybot_dashboard::session::Session::new(
+            uid(MEMBER),
+            "alice",
+            vec![],
+            T0_MS,
+        ));
     let res = call(
         &app,
         get(&path, Some(&format!("timmybot_session={forged}"))),

@@ -5,7 +5,9 @@
 //! track, reorders the queue, and, as the owner, approves a pending request. Screenshots of
 //! the main pages land in `<target>/test-artifacts/dashboard/`.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
+
+use crate::support::{free_port, now_ms, serve, Running};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,20 +36,6 @@ const TONES: [(&str, f32); 5] = [
     ("four", 550.0),
     ("five", 330.0),
 ];
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_in_chromium_logs_in_plays_reorders_and_approves() {
@@ -121,11 +109,7 @@ async fn the_dashboard_in_chromium_logs_in_plays_reorders_and_approves() {
         .map(|(k, v)| (k.to_owned(), v)),
     );
     let _bot = Running(
-        Command::new(env!("CARGO_BIN_EXE_timmybot"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(vars)
-            .args(["serve", "--listen", &listen])
+        serve(&vars, &["--listen", &listen])
             .stdout(Stdio::null())
             .stderr(log.try_clone().unwrap())
             .spawn()
@@ -224,11 +208,4 @@ async fn hear(discord: &FakeDiscord, hz: f32, what: &str) {
             (dominant_frequency(&h.last_ms(200)) - hz).abs() <= 10.0
         })
         .await;
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }

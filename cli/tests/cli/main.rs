@@ -6,6 +6,7 @@ mod demo;
 mod doctor;
 mod register;
 mod serve;
+mod support;
 
 /// `timmybot --help` says what the bot is and what each command does for a user.
 #[test]

@@ -2,7 +2,9 @@
 //! slash command arrives over the gateway, is answered through the REST callback, and the
 //! voice server hears the tone. SIGTERM drains and leaves the channel.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use crate::support::{free_port, now_ms, serve, Running};
 use std::time::Duration;
 
 use timmybot_fake_discord::audio::{dominant_frequency, wav_tone};
@@ -11,17 +13,8 @@ use timmybot_fake_discord::interactions::{self as di, slash};
 use timmybot_fake_discord::rest::CALLBACK_DEFERRED;
 use timmybot_fake_discord::FakeDiscord;
 
-/// A loopback address with a port nothing listens on (bound, then released).
-fn free_port() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
-}
-
 fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    now_ms() / 1000
 }
 
 const GUILD: u64 = 1_800_000_000_000_000_001;
@@ -29,26 +22,6 @@ const TEXT: u64 = 1_800_000_000_000_000_010;
 const VOICE: u64 = 1_800_000_000_000_000_020;
 const USER: u64 = 1_800_000_000_000_000_100;
 const WAIT: Duration = Duration::from_secs(30);
-
-fn serve(vars: &[(String, String)], args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_timmybot"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(vars.iter().map(|(k, v)| (k, v)))
-        .arg("serve")
-        .args(args);
-    cmd
-}
-
-/// Stops the child however the test ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slash_command_over_the_gateway_plays_the_tone() {

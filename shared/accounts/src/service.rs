@@ -41,19 +41,8 @@ impl Accounts {
         clock: Arc<dyn Clock>,
         key_file: Option<&std::path::Path>,
     ) -> Result<Option<Arc<Self>>, AccountError> {
-        let key = match (&settings.vault_key, key_file) {
-            (Some(key), _) => key.clone(),
-            (None, Some(path)) => {
-                let (key, made) = Vault::key_file(path)?;
-                if made {
-                    tracing::info!(
-                        path = %path.display(),
-                        "made a vault key for linked accounts; keep this file with the database"
-                    );
-                }
-                key
-            }
-            (None, None) => return Ok(None),
+        let Some(key) = Vault::resolve_key(settings.vault_key.as_ref(), key_file)? else {
+            return Ok(None);
         };
         let vault = Arc::new(Vault::new(&key, settings.vault_older.as_ref())?);
         let callback = settings

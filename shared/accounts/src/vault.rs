@@ -117,6 +117,28 @@ impl Vault {
         })
     }
 
+    /// The vault's key: the configured one, else the key file's (made if missing), else none.
+    /// The dashboard derives its signing key from the same one.
+    pub fn resolve_key(
+        configured: Option<&SecretString>,
+        key_file: Option<&Path>,
+    ) -> Result<Option<SecretString>, VaultError> {
+        match (configured, key_file) {
+            (Some(key), _) => Ok(Some(key.clone())),
+            (None, Some(path)) => {
+                let (key, made) = Self::key_file(path)?;
+                if made {
+                    tracing::info!(
+                        path = %path.display(),
+                        "made a vault key for linked accounts; keep this file with the database"
+                    );
+                }
+                Ok(Some(key))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
     /// The key in the file at `path`, made (32 random bytes, readable by this user alone) if
     /// there is none: for `timmybot serve` with no key configured. Returns whether it was made.
     pub fn key_file(path: &Path) -> Result<(SecretString, bool), VaultError> {

@@ -18,6 +18,7 @@ pub mod adapters;
 mod admin;
 mod audit;
 mod autocomplete;
+mod error;
 mod fast;
 mod library;
 mod lyrics;
@@ -31,6 +32,8 @@ mod web;
 
 pub use web::OwnerAction;
 
+use error::answer;
+pub use error::CommandError;
 pub use playback::{AWAKE_WITHIN_MS, STARTING};
 
 use std::sync::Arc;
@@ -40,20 +43,20 @@ use twilight_model::application::interaction::modal::ModalInteractionData;
 use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::http::interaction::InteractionResponse;
 
-use timmybot_bus::{BusError, WorkerRoutes};
+use timmybot_bus::WorkerRoutes;
 use timmybot_discord::access::{self as access_ui, Decision};
-use timmybot_discord::command::{ArgError, Command};
+use timmybot_discord::command::Command;
 use timmybot_discord::ids::FromTwilight;
 use timmybot_discord::reply;
 use timmybot_discord::spec::{buttons, library as lib_ids, name};
 use timmybot_domain::{
     ApplicationId, AuditEntry, AuditOrigin, BotOwners, ChannelId, Clock, GuildId, IntentId,
-    IntentKind, InteractionToken, QueueError, ReplyTo, RetryPolicy, RoleId, UserId,
+    IntentKind, InteractionToken, ReplyTo, RetryPolicy, RoleId, UserId,
 };
 use timmybot_store::{SharedStore, StoreError};
 
 use permissions::{Member, NOT_DJ};
-use ports::{LookupError, Messenger, VoiceLookup};
+use ports::{Messenger, VoiceLookup};
 
 /// Who asked, where, and how to answer later: what every command needs besides its options.
 pub struct Ctx {
@@ -66,46 +69,6 @@ pub struct Ctx {
     pub channel: Option<ChannelId>,
     /// The guild's DJ role, from its settings.
     pub dj_role: Option<RoleId>,
-}
-
-/// Why a command did not do what was asked.
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    /// The user's request cannot be done as asked; the text says why and is shown to them.
-    #[error("{0}")]
-    User(String),
-    #[error(transparent)]
-    Store(StoreError),
-    #[error(transparent)]
-    Bus(#[from] BusError),
-    #[error(transparent)]
-    Lookup(#[from] LookupError),
-    /// Discord sent something it never should; logged, and the user hears we failed.
-    #[error("the interaction is malformed: {0}")]
-    Malformed(String),
-}
-
-impl From<StoreError> for CommandError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            e @ (StoreError::Queue(_)
-            | StoreError::Contended { .. }
-            | StoreError::ItemTooLarge { .. }) => Self::User(reply::sentence(&e.to_string())),
-            e => Self::Store(e),
-        }
-    }
-}
-
-impl From<QueueError> for CommandError {
-    fn from(err: QueueError) -> Self {
-        StoreError::Queue(err).into()
-    }
-}
-
-impl From<ArgError> for CommandError {
-    fn from(err: ArgError) -> Self {
-        Self::User(err.to_string())
-    }
 }
 
 /// Everything outside the core that it talks to.
@@ -484,22 +447,6 @@ impl Core {
                 playback::send_command(self, ctx, kind).await
             }
             Command::Lyrics { query } => lyrics::run(self, ctx, query).await,
-        }
-    }
-}
-
-/// A command's result as the user sees it: their mistakes as a sentence, our failures as a
-/// sentence and a log line (named by `id`, never by a token).
-fn answer(
-    result: Result<InteractionResponse, CommandError>,
-    id: &dyn std::fmt::Display,
-) -> (InteractionResponse, bool) {
-    match result {
-        Ok(response) => (response, false),
-        Err(CommandError::User(message)) => (reply::ephemeral(message), false),
-        Err(err) => {
-            tracing::error!(interaction = %id, error = %err, "interaction failed");
-            (reply::ephemeral(reply::INTERNAL_ERROR), true)
         }
     }
 }

@@ -10,8 +10,9 @@ use timmybot_discord::command::{Allowlist, Command};
 use timmybot_discord::reply;
 use timmybot_domain::{AuditOrigin, GuildId, IntentId, UserId};
 
+use crate::error::answer;
 use crate::permissions::Member;
-use crate::{access, admin, answer, Core, Ctx, Handled};
+use crate::{access, admin, Core, Ctx, Handled};
 
 /// What an owner does from the dashboard's owner page.
 #[derive(Debug, Clone)]
@@ -37,9 +38,6 @@ impl Core {
             }
             if !self.serves(guild).await? {
                 return Ok(reply::ephemeral("TimmyBot is not enabled on this server."));
-            }
-            if matches!(command, Command::Allowlist(_) | Command::Audit { .. }) {
-                return Ok(reply::ephemeral("That is on the owner page."));
             }
             let ctx = Ctx {
                 intent_id: id.clone(),

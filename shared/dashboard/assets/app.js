@@ -31,8 +31,23 @@ function poll() {
   if (document.hidden || !live || !live.dataset.live || !window.htmx) return;
   // Not while a control's answer is on its way.
   if (document.querySelector(".htmx-request")) return;
-  window.htmx.ajax("GET", live.dataset.live, { target: "#live", swap: "outerHTML" });
+  window.htmx.ajax("GET", live.dataset.live, {
+    target: "#live",
+    swap: "outerHTML",
+    headers: { "X-Poll-Started": String(Date.now()) },
+  });
 }
+
+// A poll sent before a control was pressed carries the state from before it: its answer
+// must not overwrite the control's.
+let lastControl = 0;
+document.addEventListener("htmx:beforeRequest", (e) => {
+  if (e.detail.requestConfig && e.detail.requestConfig.verb !== "get") lastControl = Date.now();
+});
+document.addEventListener("htmx:beforeSwap", (e) => {
+  const started = e.detail.requestConfig && e.detail.requestConfig.headers["X-Poll-Started"];
+  if (started && Number(started) <= lastControl) e.detail.shouldSwap = false;
+});
 
 setInterval(tick, 1000);
 setInterval(poll, POLL_MS);

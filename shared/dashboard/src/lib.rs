@@ -28,13 +28,23 @@ use timmybot_domain::Clock;
 
 pub use routes::{router, ASSETS, BASE};
 
+/// Why the dashboard could not be set up from its settings.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("a dashboard address is not a valid URL: {0}")]
+    Url(#[from] url::ParseError),
+    #[error(transparent)]
+    Key(#[from] session::KeyError),
+}
+
 /// Everything the dashboard's handlers share.
+///
+/// Its clock is the command core's (`core.clock()`), so sessions and commands agree on time.
 pub struct Dashboard {
     pub core: Arc<Core>,
     pub keys: session::Keys,
     pub login: Arc<dyn ports::Login>,
     pub guilds: Arc<dyn ports::Guilds>,
-    pub clock: Arc<dyn Clock>,
     /// Cookies carry `Secure` when the public URL is https.
     pub secure_cookies: bool,
 }
@@ -49,13 +59,12 @@ impl Dashboard {
         secret: &[u8],
         http: Arc<twilight_http::Client>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, url::ParseError> {
+    ) -> Result<Self, SetupError> {
         Ok(Self {
             core,
-            keys: session::Keys::derive(secret),
+            keys: session::Keys::derive(secret)?,
             login: Arc::new(adapters::DiscordLogin::new(application, settings)?),
-            guilds: Arc::new(adapters::RestGuilds::new(http, clock.clone())),
-            clock,
+            guilds: Arc::new(adapters::RestGuilds::new(http, clock)),
             secure_cookies: settings.public_url.starts_with("https://"),
         })
     }

@@ -6,9 +6,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 use timmybot_domain::{GuildId, UserId};
 
@@ -29,28 +29,30 @@ const COOKIE_MAX: usize = 4096;
 pub const SESSION_COOKIE: &str = "timmybot_session";
 pub const LOGIN_COOKIE: &str = "timmybot_login";
 
-/// The key every cookie and CSRF token is signed with.
+/// Why the signing key could not be made from the secret.
+#[derive(Debug, thiserror::Error)]
+#[error("the dashboard's signing key could not be derived from the secret")]
+pub struct KeyError;
+
+/// The key every cookie and CSRF token is signed with: an HMAC keyed once, cloned per use.
 pub struct Keys {
-    mac: SecretSlice<u8>,
+    mac: HmacSha256,
 }
 
 impl Keys {
     /// Derives the dashboard's key from the bot's secret key (HKDF-SHA256), so no second
     /// secret has to be made, and the vault's key is never used for anything else itself.
-    pub fn derive(secret: &[u8]) -> Self {
+    pub fn derive(secret: &[u8]) -> Result<Self, KeyError> {
         let hk = hkdf::Hkdf::<Sha256>::new(Some(b"timmybot-dashboard"), secret);
-        let mut okm = vec![0u8; 32];
-        // 32 bytes is far below HKDF-SHA256's 8,160-byte limit.
-        let _ = hk.expand(b"session v1", &mut okm);
-        Self {
-            mac: SecretSlice::from(okm),
-        }
+        let mut okm = Zeroizing::new([0u8; 32]);
+        hk.expand(b"session v1", okm.as_mut())
+            .map_err(|_| KeyError)?;
+        let mac = <HmacSha256 as Mac>::new_from_slice(okm.as_ref()).map_err(|_| KeyError)?;
+        Ok(Self { mac })
     }
 
     fn mac(&self) -> HmacSha256 {
-        // HMAC takes a key of any length.
-        <HmacSha256 as Mac>::new_from_slice(self.mac.expose_secret())
-            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"))
+        self.mac.clone()
     }
 
     fn sign(&self, payload: &[u8]) -> String {
@@ -199,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_session_round_trips_until_it_expires() {
-        let keys = Keys::derive(b"secret");
+        let keys = Keys::derive(b"secret").unwrap();
         let s = session();
         let cookie = keys.seal_session(&s);
         assert_eq!(keys.open_session(&cookie, 2_000), Some(s.clone()));
@@ -208,10 +210,13 @@ mod tests {
 
     #[test]
     fn a_tampered_or_foreign_cookie_is_refused() {
-        let keys = Keys::derive(b"secret");
+        let keys = Keys::derive(b"secret").unwrap();
         let cookie = keys.seal_session(&session());
         // Someone else's key.
-        assert_eq!(Keys::derive(b"other").open_session(&cookie, 2_000), None);
+        assert_eq!(
+            Keys::derive(b"other").unwrap().open_session(&cookie, 2_000),
+            None
+        );
         // A payload edited to another user, signature kept.
         let (body, sig) = cookie.rsplit_once('.').unwrap();
         let mut forged = session();
@@ -229,7 +234,7 @@ mod tests {
 
     #[test]
     fn the_csrf_token_belongs_to_its_session() {
-        let keys = Keys::derive(b"secret");
+        let keys = Keys::derive(b"secret").unwrap();
         let (a, b) = (session(), session());
         let token = keys.csrf(&a);
         assert!(keys.csrf_ok(&a, &token));
@@ -250,7 +255,7 @@ mod tests {
         assert_eq!(s.guilds.len(), GUILDS_MAX);
         assert_eq!(s.name.len(), NAME_MAX);
         assert!(s.guilds.iter().all(|g| g.name.len() <= NAME_MAX));
-        let cookie = Keys::derive(b"k").seal_session(&s);
+        let cookie = Keys::derive(b"k").unwrap().seal_session(&s);
         assert!(cookie.len() < COOKIE_MAX, "{} bytes", cookie.len());
     }
 }

@@ -242,18 +242,23 @@ async fn current_user_guilds(State(fake): State<FakeRest>, headers: HeaderMap) -
     checked::<Vec<twilight_model::user::CurrentUserGuild>>(serde_json::json!(guilds))
 }
 
+/// The guild endpoints answer the bot alone, and only for a guild it is in.
+fn bot_only_in_its_guild(headers: &HeaderMap, d: &Directory, guild: u64) -> Option<Response> {
+    if !crate::rest::authorized(headers) {
+        return Some(unauthorized());
+    }
+    (!d.bot_guilds.contains(&guild)).then(|| error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"))
+}
+
 async fn guild(
     State(fake): State<FakeRest>,
     headers: HeaderMap,
     Path(guild): Path<u64>,
 ) -> Response {
-    if !crate::rest::authorized(&headers) {
-        return unauthorized();
-    }
     let inner = fake.lock();
     let d = &inner.directory;
-    if !d.bot_guilds.contains(&guild) {
-        return error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+    if let Some(refused) = bot_only_in_its_guild(&headers, d, guild) {
+        return refused;
     }
     let roles: Vec<_> = d
         .roles(guild)
@@ -318,13 +323,10 @@ async fn guild_member(
     headers: HeaderMap,
     Path((guild, member)): Path<(u64, u64)>,
 ) -> Response {
-    if !crate::rest::authorized(&headers) {
-        return unauthorized();
-    }
     let inner = fake.lock();
     let d = &inner.directory;
-    if !d.bot_guilds.contains(&guild) {
-        return error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+    if let Some(refused) = bot_only_in_its_guild(&headers, d, guild) {
+        return refused;
     }
     let Some(roles) = d.members.get(&(guild, member)) else {
         return error(StatusCode::NOT_FOUND, 10007, "Unknown Member");

@@ -21,8 +21,6 @@ use crate::ports::{DiscordError, LoggedIn, Login};
 /// Where Discord sends the browser back.
 pub const CALLBACK_PATH: &str = "/dashboard/callback";
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// A user's guild list is at most 200 guilds (Discord's page), a few tens of kilobytes.
-const BODY_MAX: usize = 512 * 1024;
 
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
@@ -82,12 +80,15 @@ impl DiscordLogin {
 
     /// Discord's token revocation (RFC 7009). Sent by hand: the `oauth2` crate refuses a
     /// non-https revocation URL, and the tests' Discord is plain HTTP on loopback.
-    async fn revoke(&self, access: &str) {
+    async fn revoke(&self, access: &SecretString) {
         let sent = self
             .http
             .post(&self.revoke_url)
             .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
-            .form(&[("token", access), ("token_type_hint", "access_token")])
+            .form(&[
+                ("token", access.expose_secret()),
+                ("token_type_hint", "access_token"),
+            ])
             .send()
             .await;
         if !sent.is_ok_and(|r| r.status().is_success()) {
@@ -95,30 +96,17 @@ impl DiscordLogin {
         }
     }
 
+    /// A Discord API read with the user's token, through the accounts' one bounded JSON
+    /// helper (its errors name no token).
     async fn get<T: for<'de> Deserialize<'de>>(
         &self,
         path: &str,
-        token: &str,
+        token: &SecretString,
     ) -> Result<T, DiscordError> {
-        let unreachable = |what: &str| DiscordError::Unreachable(format!("{path}: {what}"));
-        let res = self
-            .http
-            .get(format!("{}{path}", self.api))
-            .bearer_auth(token)
-            .send()
+        let req = self.http.get(format!("{}{path}", self.api));
+        timmybot_accounts::http::json(req, Some(token))
             .await
-            .map_err(|_| unreachable("no answer"))?;
-        if !res.status().is_success() {
-            return Err(unreachable(res.status().as_str()));
-        }
-        if res.content_length().is_some_and(|n| n > BODY_MAX as u64) {
-            return Err(unreachable("too large"));
-        }
-        let body = res.bytes().await.map_err(|_| unreachable("cut short"))?;
-        if body.len() > BODY_MAX {
-            return Err(unreachable("too large"));
-        }
-        serde_json::from_slice(&body).map_err(|_| unreachable("not the documented shape"))
+            .map_err(|e| DiscordError::Unreachable(format!("{path}: {e}")))
     }
 }
 
@@ -149,7 +137,7 @@ impl Login for DiscordLogin {
                 }
                 _ => DiscordError::Unreachable("the token endpoint".into()),
             })?;
-        let access = token.access_token().secret().to_owned();
+        let access = SecretString::from(token.access_token().secret().to_owned());
         let read = async {
             let user: User = self.get("/users/@me", &access).await?;
             let guilds: Vec<PartialGuild> = self.get("/users/@me/guilds", &access).await?;

@@ -5,7 +5,9 @@ use maud::{html, Markup};
 
 use timmybot_domain::{GuildId, GuildState, HistoryEntry, LoopMode, Track, UserId};
 
-use super::{duration, shell, when, Viewer};
+use timmybot_discord::render::duration;
+
+use super::{shell, when, Viewer};
 use crate::routes::BASE;
 
 /// Queue rows per page, as a person scrolls them.

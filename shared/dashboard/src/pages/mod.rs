@@ -65,11 +65,6 @@ pub fn message(title: &str, text: &str, viewer: Option<&Viewer<'_>>) -> Markup {
     )
 }
 
-/// `m:ss`, or `h:mm:ss` from an hour up, as the chat cards show it.
-pub fn duration(ms: u64) -> String {
-    timmybot_discord::render::duration(ms)
-}
-
 /// A UTC time, to the minute.
 pub fn when(ms: u64) -> String {
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);

@@ -145,10 +145,14 @@ async fn render(
     part: bool,
 ) -> Response {
     let store = d.core.store();
-    let (state, history) = match tokio::try_join!(
-        store.load_guild(a.guild),
-        store.recent_plays(a.guild, HISTORY_SHOWN)
-    ) {
+    // The poll shows no history: it reads the guild's item alone.
+    let history = async {
+        match part {
+            true => Ok(Vec::new()),
+            false => store.recent_plays(a.guild, HISTORY_SHOWN).await,
+        }
+    };
+    let (state, history) = match tokio::try_join!(store.load_guild(a.guild), history) {
         Ok((state, history)) => (state.value, history),
         Err(e) => {
             tracing::error!(error = %e, guild = %a.guild, "reading a guild for the dashboard failed");
@@ -160,7 +164,7 @@ async fn render(
         guild: a.guild,
         name: &a.name,
         state: &state,
-        now_ms: d.clock.now_ms(),
+        now_ms: d.core.clock().now_ms(),
         page,
         history: &history,
         csrf: &csrf,

@@ -26,7 +26,7 @@ const PARAM_MAX: usize = 512;
 
 pub async fn start(State(d): State<Arc<Dashboard>>) -> Response {
     let state = random_token();
-    let expires = d.clock.now_ms() + LOGIN_MS;
+    let expires = d.core.clock().now_ms() + LOGIN_MS;
     if let Err(e) = d
         .core
         .store()
@@ -73,7 +73,7 @@ pub async fn callback(
     let (Some(code), Some(state)) = (params.code, params.state) else {
         return refused("That login link isn't valid: it has no code.");
     };
-    let now = d.clock.now_ms();
+    let now = d.core.clock().now_ms();
     // This browser must be the one that started the login…
     let ours = cookie(&headers, LOGIN_COOKIE)
         .and_then(|c| d.keys.open_login(c, now))

@@ -91,7 +91,7 @@ async fn home(State(d): State<Arc<Dashboard>>, headers: HeaderMap) -> Response {
 /// The request's session, if its cookie is ours and unexpired.
 pub(crate) fn session(d: &Dashboard, headers: &HeaderMap) -> Option<Session> {
     let value = cookie(headers, SESSION_COOKIE)?;
-    d.keys.open_session(value, d.clock.now_ms())
+    d.keys.open_session(value, d.core.clock().now_ms())
 }
 
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -87,7 +87,7 @@ async fn render(d: &Dashboard, session: &Session, said: Option<&str>, part: bool
         allowed: &allowed,
         workers: &workers,
         audit: &audit,
-        now_ms: d.clock.now_ms(),
+        now_ms: d.core.clock().now_ms(),
         awake_within_ms: AWAKE_WITHIN_MS,
         csrf: &csrf,
         said,

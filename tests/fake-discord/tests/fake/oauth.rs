@@ -53,19 +53,24 @@ async fn started() -> RunningRest {
     rest
 }
 
+/// Presses a button of the authorize page: posts `form` and returns where the 302 goes.
+async fn press(rest: &RunningRest, form: &[(&str, &str)]) -> String {
+    let response = browser()
+        .post(format!("{}/oauth2/authorize", rest.web_url()))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
 /// The consent screen's choice of `user`: the code and state the redirect carries.
 async fn choose(rest: &RunningRest, user: u64, state: &str) -> (String, String) {
     let mut form = authorize_params("identify guilds", state);
     let user = user.to_string();
     form.push(("user", &user));
-    let response = browser()
-        .post(format!("{}/oauth2/authorize", rest.web_url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let location = press(rest, &form).await;
     assert!(location.starts_with(&format!("{REDIRECT}?")), "{location}");
     let url = url::Url::parse(&location).unwrap();
     let param = |k: &str| {
@@ -244,14 +249,7 @@ async fn cancel_and_an_existing_query_redirect_as_oauth2_says() {
     let rest = started().await;
     let mut form = authorize_params("identify guilds", "st ate");
     form.push(("cancel", "1"));
-    let response = browser()
-        .post(format!("{}/oauth2/authorize", rest.web_url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let location = press(&rest, &form).await;
     let url = url::Url::parse(&location).unwrap();
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     assert!(
@@ -266,19 +264,17 @@ async fn cancel_and_an_existing_query_redirect_as_oauth2_says() {
 
     let redirect = "https://dashboard.test/cb?next=%2Fguilds";
     let user = ALICE.to_string();
-    let response = browser()
-        .post(format!("{}/oauth2/authorize", rest.web_url()))
-        .form(&[
+    let location = press(
+        &rest,
+        &[
             ("response_type", "code"),
             ("client_id", CLIENT_ID),
             ("scope", "identify guilds"),
             ("redirect_uri", redirect),
             ("user", &user),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let location = response.headers()["location"].to_str().unwrap();
+        ],
+    )
+    .await;
     assert!(
         location.starts_with("https://dashboard.test/cb?next=%2Fguilds&code="),
         "{location}"
