@@ -126,9 +126,12 @@ async fn the_next_track_is_preloaded_and_starts_when_the_current_ends() {
         futures_now(now_title(&f)) == Some("b".into())
     })
     .await;
-    let history = f.parts.store.recent_plays(g(), 10).await.unwrap();
-    assert_eq!(history.len(), 1);
-    assert_eq!(history[0].title, "a");
+    // The play is recorded after the queue's write: wait for it rather than race it.
+    eventually(10, "a is in the history", || {
+        let history = futures_now(f.parts.store.recent_plays(g(), 10)).unwrap();
+        history.len() == 1 && history[0].title == "a"
+    })
+    .await;
     eventually(10, "the card shows b", || {
         w.notifier.cards.lock().unwrap().last().map(|c| c.2.clone()) == Some("b".into())
     })
